@@ -1,0 +1,34 @@
+// Builds the extension host bundle (Node, CJS) and the renderer bundle (browser, ESM).
+import * as esbuild from 'esbuild';
+
+const watch = process.argv.includes('--watch');
+const production = process.argv.includes('--production');
+
+const common = { bundle: true, sourcemap: !production, minify: production, logLevel: 'warning', legalComments: 'none' };
+
+const builds = [
+  {
+    ...common,
+    entryPoints: { extension: 'src/extension/extension.ts' },
+    outdir: 'dist',
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    // Native and heavy packages load from node_modules at run time, never at activation.
+    external: ['vscode', 'sharp', 'onnxruntime-node', '@huggingface/transformers'],
+  },
+  {
+    ...common,
+    entryPoints: { renderer: 'src/renderer/index.ts' },
+    outdir: 'dist',
+    platform: 'browser',
+    format: 'esm',
+    target: 'es2022',
+  },
+];
+
+if (watch) {
+  for (const b of builds) await (await esbuild.context(b)).watch();
+} else {
+  await Promise.all(builds.map((b) => esbuild.build(b)));
+}

@@ -1,0 +1,196 @@
+// The prompt-cell language: `@directives` plus free prompt text. Pure: no I/O, no vscode.
+import { TASKS, type Task } from '../../common/result';
+
+export interface SourcePos {
+  /** 1-based. */
+  line: number;
+  /** 1-based. */
+  column: number;
+}
+
+export interface ImageRef extends SourcePos {
+  /** As written: a path relative to the notebook, an absolute path, or an https URL. */
+  source: string;
+  isUrl: boolean;
+}
+
+export interface RegionRef extends SourcePos {
+  /** 1-based image index. */
+  image: number;
+  box: [number, number, number, number];
+}
+
+export interface CellError extends SourcePos {
+  message: string;
+}
+
+export const PARAM_KEYS = ['max_new_tokens', 'temperature', 'top_p', 'top_k', 'do_sample', 'seed', 'repetition_penalty'] as const;
+export type ParamKey = (typeof PARAM_KEYS)[number];
+export type GenerationParams = Partial<Record<ParamKey, number | boolean>>;
+
+export interface ParsedCell {
+  images: ImageRef[];
+  regions: RegionRef[];
+  task: Task;
+  /** Whether `@task` was written (the default is `ask`). */
+  taskGiven: boolean;
+  model?: string;
+  params: GenerationParams;
+  /** The prompt text: every non-directive line, `@@` unescaped, outer blank lines trimmed. */
+  prompt: string;
+  errors: CellError[];
+}
+
+const DIRECTIVES = ['image', 'region', 'task', 'model', 'set'] as const;
+const NUM = String.raw`[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?`;
+const REGION_RE = new RegExp(String.raw`^(?:(\S+)\s+)?\[\s*(${NUM})\s*,\s*(${NUM})\s*,\s*(${NUM})\s*,\s*(${NUM})\s*\]\s*$`);
+
+export function parseCell(source: string): ParsedCell {
+  const out: ParsedCell = { images: [], regions: [], task: 'ask', taskGiven: false, params: {}, prompt: '', errors: [] };
+  const promptLines: string[] = [];
+  const lines = source.split(/\r\n|\r|\n/);
+
+  lines.forEach((text, i) => {
+    const line = i + 1;
+    const indent = text.length - text.trimStart().length;
+    const trimmed = text.trimStart();
+    if (trimmed.startsWith('@@')) {
+      promptLines.push(text.slice(0, indent) + trimmed.slice(1));
+      return;
+    }
+    if (!trimmed.startsWith('@')) {
+      promptLines.push(text);
+      return;
+    }
+    const m = /^@([A-Za-z_][\w-]*)?/.exec(trimmed)!;
+    const name = m[1] ?? '';
+    const err = (message: string, col = indent + 1) => out.errors.push({ line, column: col, message });
+    if (!(DIRECTIVES as readonly string[]).includes(name)) {
+      err(
+        name
+          ? `unknown directive @${name}: expected one of ${DIRECTIVES.map((d) => '@' + d).join(', ')} (write @@ for a literal @)`
+          : `a lone @ is not a directive: expected one of ${DIRECTIVES.map((d) => '@' + d).join(', ')} (write @@ for a literal @)`,
+      );
+      return;
+    }
+    const afterName = trimmed.slice(m[0].length);
+    if (afterName !== '' && !/^\s/.test(afterName)) {
+      err(`unknown directive @${name}${afterName.split(/\s/)[0]}`);
+      return;
+    }
+    const arg = afterName.trim();
+    const argCol = indent + 1 + m[0].length + (afterName.length - afterName.trimStart().length);
+
+    switch (name as (typeof DIRECTIVES)[number]) {
+      case 'image': {
+        if (!arg) return err('@image needs a path or an https URL', argCol);
+        let src = arg;
+        if ((src.startsWith('"') && src.endsWith('"') && src.length >= 2) || (src.startsWith("'") && src.endsWith("'") && src.length >= 2)) src = src.slice(1, -1);
+        if (!src) return err('@image needs a path or an https URL', argCol);
+        const scheme = /^([a-zA-Z][a-zA-Z0-9+.-]+):/.exec(src)?.[1]?.toLowerCase();
+        // One-letter "schemes" are Windows drive letters.
+        if (scheme && scheme !== 'https' && scheme !== 'file') return err(`@image supports file paths and https URLs, not ${scheme}:`, argCol);
+        out.images.push({ source: src, isUrl: scheme === 'https', line, column: argCol });
+        return;
+      }
+      case 'region': {
+        const rm = REGION_RE.exec(arg);
+        if (!rm) return err('@region expects [x1, y1, x2, y2] or <image number> [x1, y1, x2, y2], in pixels', argCol);
+        let image = 1;
+        if (rm[1] !== undefined) {
+          if (!/^\d+$/.test(rm[1]) || Number(rm[1]) < 1) return err(`@region image number must be a whole number ≥ 1, found "${rm[1]}"`, argCol);
+          image = Number(rm[1]);
+        }
+        const box = [rm[2], rm[3], rm[4], rm[5]].map(Number) as [number, number, number, number];
+        if (box.some((v) => !Number.isFinite(v) || v < 0)) return err('@region coordinates must be finite numbers ≥ 0', argCol);
+        if (box[2] <= box[0] || box[3] <= box[1]) return err('@region needs x2 > x1 and y2 > y1 (top-left corner first)', argCol);
+        out.regions.push({ image, box, line, column: argCol });
+        return;
+      }
+      case 'task': {
+        if (!(TASKS as readonly string[]).includes(arg)) return err(`unknown task "${arg}": expected one of ${TASKS.join(', ')}`, argCol);
+        if (out.taskGiven) return err('@task is given twice', indent + 1);
+        out.task = arg as Task;
+        out.taskGiven = true;
+        return;
+      }
+      case 'model': {
+        if (!arg) return err('@model needs a registry id, a Hub repo (org/name) or a local folder (./path)', argCol);
+        if (out.model !== undefined) return err('@model is given twice', indent + 1);
+        out.model = arg;
+        return;
+      }
+      case 'set': {
+        if (!arg) return err(`@set needs key=value (keys: ${PARAM_KEYS.join(', ')})`, argCol);
+        let col = argCol;
+        for (const pair of arg.split(/(\s+)/)) {
+          if (/^\s+$/.test(pair)) {
+            col += pair.length;
+            continue;
+          }
+          const problem = setParam(out.params, pair);
+          if (problem) err(problem, col);
+          col += pair.length;
+        }
+        return;
+      }
+    }
+  });
+
+  out.regions.forEach((r) => {
+    if (r.image > out.images.length) {
+      out.errors.push({
+        line: r.line,
+        column: r.column,
+        message: out.images.length === 0 ? '@region refers to image 1, but the cell has no @image' : `@region refers to image ${r.image}, but the cell has ${out.images.length} image${out.images.length === 1 ? '' : 's'}`,
+      });
+    }
+  });
+
+  while (promptLines.length && promptLines[0]!.trim() === '') promptLines.shift();
+  while (promptLines.length && promptLines[promptLines.length - 1]!.trim() === '') promptLines.pop();
+  out.prompt = promptLines.join('\n');
+  out.errors.sort((a, b) => a.line - b.line || a.column - b.column);
+  return out;
+}
+
+function setParam(params: GenerationParams, pair: string): string | undefined {
+  const eq = pair.indexOf('=');
+  if (eq <= 0) return `@set expects key=value, found "${pair}"`;
+  const key = pair.slice(0, eq);
+  const value = pair.slice(eq + 1);
+  if (!(PARAM_KEYS as readonly string[]).includes(key)) return `unknown parameter "${key}": expected one of ${PARAM_KEYS.join(', ')}`;
+  const k = key as ParamKey;
+  if (k === 'do_sample') {
+    if (value !== 'true' && value !== 'false') return `do_sample must be true or false, found "${value}"`;
+    params[k] = value === 'true';
+    return undefined;
+  }
+  if (!new RegExp(`^${NUM}$`).test(value)) return `${key} must be a number, found "${value}"`;
+  const n = Number(value);
+  const integer = k === 'max_new_tokens' || k === 'top_k' || k === 'seed';
+  if (integer && !Number.isInteger(n)) return `${key} must be a whole number, found "${value}"`;
+  const ok =
+    k === 'max_new_tokens' ? n >= 1 && n <= 32768
+    : k === 'top_k' ? n >= 0
+    : k === 'seed' ? n >= 0 && n <= Number.MAX_SAFE_INTEGER
+    : k === 'temperature' ? n >= 0
+    : k === 'top_p' ? n > 0 && n <= 1
+    : n > 0; // repetition_penalty
+  if (!ok) {
+    const range =
+      k === 'max_new_tokens' ? 'between 1 and 32768' : k === 'top_p' ? 'in (0, 1]' : k === 'repetition_penalty' ? '> 0' : '≥ 0';
+    return `${key} must be ${range}, found "${value}"`;
+  }
+  params[k] = n;
+  return undefined;
+}
+
+/** An image cell has `@image` lines and nothing else (blank lines allowed). */
+export function isImageCell(cell: ParsedCell): boolean {
+  return cell.images.length > 0 && cell.errors.length === 0 && cell.regions.length === 0 && !cell.taskGiven && cell.model === undefined && Object.keys(cell.params).length === 0 && cell.prompt.trim() === '';
+}
+
+export function formatCellErrors(errors: CellError[]): string {
+  return errors.map((e) => `line ${e.line}, column ${e.column}: ${e.message}`).join('\n');
+}

@@ -1,0 +1,32 @@
+// Extension entry point: wires VS Code to Loupe's plain-TypeScript core. Keep activation light.
+import * as vscode from 'vscode';
+import { NOTEBOOK_TYPE } from '../common/result';
+import { DEFAULT_MAX_PIXELS } from './images/load';
+import { createController } from './kernel/controller';
+import { Kernel } from './kernel/kernel';
+import { LoupeSerializer } from './notebook/serializer';
+
+export function activate(context: vscode.ExtensionContext): void {
+  context.subscriptions.push(
+    vscode.workspace.registerNotebookSerializer(NOTEBOOK_TYPE, new LoupeSerializer(), { transientOutputs: false }),
+  );
+
+  const kernel = new Kernel({
+    isTrusted: () => vscode.workspace.isTrusted,
+    maxImagePixels: () => vscode.workspace.getConfiguration('loupe').get<number>('maxImagePixels', DEFAULT_MAX_PIXELS),
+  });
+  context.subscriptions.push(createController(kernel));
+
+  context.subscriptions.push(
+    vscode.commands.registerCommand('loupe.newNotebook', async () => {
+      const cells = [
+        new vscode.NotebookCellData(vscode.NotebookCellKind.Markup, '# New Loupe notebook\n\nAdd `@image path/to/picture.png` lines to a cell and run it.', 'markdown'),
+        new vscode.NotebookCellData(vscode.NotebookCellKind.Code, '@image ', 'loupe'),
+      ];
+      const doc = await vscode.workspace.openNotebookDocument(NOTEBOOK_TYPE, new vscode.NotebookData(cells));
+      await vscode.window.showNotebookDocument(doc);
+    }),
+  );
+}
+
+export function deactivate(): void {}

@@ -1,0 +1,54 @@
+// VS Code adapter for the kernel: the NotebookController `loupe.local`.
+import { dirname } from 'node:path';
+import * as vscode from 'vscode';
+import { CONTROLLER_ID, NOTEBOOK_TYPE } from '../../common/result';
+import { Kernel } from './kernel';
+import type { OutputSpec } from './outputs';
+
+export function toCellOutput(o: OutputSpec): vscode.NotebookCellOutput {
+  return new vscode.NotebookCellOutput(
+    o.items.map((it) => new vscode.NotebookCellOutputItem(it.data, it.mime)),
+    o.metadata,
+  );
+}
+
+export function notebookDir(nb: vscode.NotebookDocument): string | undefined {
+  return nb.uri.scheme === 'file' ? dirname(nb.uri.fsPath) : undefined;
+}
+
+export function createController(kernel: Kernel): vscode.NotebookController {
+  const controller = vscode.notebooks.createNotebookController(CONTROLLER_ID, NOTEBOOK_TYPE, 'Loupe (local model)');
+  controller.supportedLanguages = ['loupe'];
+  controller.supportsExecutionOrder = true;
+  controller.description = 'Runs prompt cells on a local multimodal model';
+
+  controller.executeHandler = (cells, notebook) =>
+    kernel.execute(
+      cells
+        .filter((c) => c.kind === vscode.NotebookCellKind.Code)
+        .map((cell) => ({
+          notebook: notebook.uri.toString(),
+          baseDir: notebookDir(notebook),
+          source: cell.document.getText(),
+          language: cell.document.languageId,
+          createExecution: () => {
+            const exec = controller.createNotebookCellExecution(cell);
+            const abort = new AbortController();
+            exec.token.onCancellationRequested(() => abort.abort());
+            return {
+              signal: abort.signal,
+              start(order: number) {
+                exec.executionOrder = order;
+                exec.start(Date.now());
+              },
+              replaceOutputs: (outputs: OutputSpec[]) => Promise.resolve(exec.replaceOutput(outputs.map(toCellOutput))),
+              end(success: boolean | undefined) {
+                exec.end(success, Date.now());
+              },
+            };
+          },
+        })),
+    );
+  controller.interruptHandler = (notebook) => kernel.interrupt(notebook.uri.toString());
+  return controller;
+}

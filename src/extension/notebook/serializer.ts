@@ -1,0 +1,53 @@
+// VS Code adapter for the .loupe format: converts between NotebookData and the stored form.
+import * as vscode from 'vscode';
+import { decodeItem, encodeItem, parseNotebook, serializeNotebook, type JsonObject, type StoredCell, type StoredNotebook } from './format';
+
+export class LoupeSerializer implements vscode.NotebookSerializer {
+  deserializeNotebook(content: Uint8Array): vscode.NotebookData {
+    // Throwing here makes VS Code refuse to open the file, so it is never saved over.
+    return toNotebookData(parseNotebook(content, 'This .loupe file'));
+  }
+
+  serializeNotebook(data: vscode.NotebookData): Uint8Array {
+    return serializeNotebook(fromNotebookData(data));
+  }
+}
+
+export function toNotebookData(nb: StoredNotebook): vscode.NotebookData {
+  const cells = nb.cells.map((c) => {
+    const cell = new vscode.NotebookCellData(c.kind === 'markdown' ? vscode.NotebookCellKind.Markup : vscode.NotebookCellKind.Code, c.source, c.language);
+    cell.metadata = c.metadata;
+    cell.outputs = c.outputs.map((o) => {
+      const out = new vscode.NotebookCellOutput(
+        o.items.map((it) => new vscode.NotebookCellOutputItem(decodeItem(it), it.mime)),
+        o.metadata,
+      );
+      return out;
+    });
+    return cell;
+  });
+  const data = new vscode.NotebookData(cells);
+  data.metadata = { ...nb.metadata, loupe: nb.loupe };
+  return data;
+}
+
+export function fromNotebookData(data: vscode.NotebookData): StoredNotebook {
+  const { loupe: version, ...metadata } = (data.metadata ?? {}) as JsonObject & { loupe?: number };
+  return {
+    loupe: typeof version === 'number' ? version : 1,
+    metadata: metadata as JsonObject,
+    cells: data.cells.map(
+      (c): StoredCell => ({
+        kind: c.kind === vscode.NotebookCellKind.Markup ? 'markdown' : 'code',
+        language: c.languageId,
+        source: c.value,
+        metadata: (c.metadata ?? {}) as JsonObject,
+        outputs: (c.outputs ?? []).map((o) => {
+          const out: StoredCell['outputs'][number] = { items: o.items.map((it) => encodeItem(it.mime, it.data)) };
+          if (o.metadata && Object.keys(o.metadata).length) out.metadata = o.metadata as JsonObject;
+          return out;
+        }),
+      }),
+    ),
+  };
+}
