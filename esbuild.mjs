@@ -9,7 +9,7 @@ const common = { bundle: true, sourcemap: !production, minify: production, logLe
 const builds = [
   {
     ...common,
-    entryPoints: { extension: 'src/extension/extension.ts' },
+    entryPoints: { extension: 'src/extension/extension.ts', host: 'src/engine/host/main.ts' },
     outdir: 'dist',
     platform: 'node',
     format: 'cjs',

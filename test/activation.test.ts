@@ -16,7 +16,7 @@ test('activate() registers the notebook, kernel and commands without loading nat
   assert.deepEqual(before, [], 'test starts clean');
   withFakeVscode(api, () => {
     const ext = req(join(root, 'dist', 'extension.js'));
-    ext.activate({ subscriptions: [], extensionUri: { fsPath: root }, globalStorageUri: { fsPath: '/tmp/loupe-test-storage' } });
+    ext.activate({ subscriptions: [], extensionPath: root, extensionUri: { fsPath: root }, globalStorageUri: { fsPath: '/tmp/loupe-test-storage' } });
   });
   assert.deepEqual(reg.serializers.map((s) => s.type), ['loupe']);
   assert.deepEqual(reg.controllers.map((c) => [c.id, c.type]), [['loupe.local', 'loupe']]);

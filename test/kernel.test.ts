@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import sharp from 'sharp';
 import { RESULT_MIME, type LoupeResult } from '../src/common/result';
-import { Kernel, NO_ENGINE_MESSAGE, UNTRUSTED_MESSAGE, type KernelCell, type PromptRunner } from '../src/extension/kernel/kernel';
+import { Kernel, UNTRUSTED_MESSAGE, type KernelCell, type PromptRunner } from '../src/extension/kernel/kernel';
 import { ERROR_MIME, type OutputSpec } from '../src/extension/kernel/outputs';
 import { SHARED_IMAGES } from './helpers/images';
 
@@ -48,7 +48,9 @@ const item = (o: OutputSpec, mime: string) => o.items.find((i) => i.mime === mim
 const json = (o: OutputSpec, mime = RESULT_MIME) => JSON.parse(new TextDecoder().decode(item(o, mime)!.data));
 const text = (o: OutputSpec) => new TextDecoder().decode(item(o, 'text/plain')!.data);
 
-const trusted = () => new Kernel({ isTrusted: () => true, maxImagePixels: () => 50_000_000 });
+/** Prompt cells are not what these tests are about: this runner refuses them, visibly. */
+const refuse: PromptRunner = { run: async () => false };
+const trusted = () => new Kernel({ isTrusted: () => true, maxImagePixels: () => 50_000_000, prompts: refuse });
 
 test('an image cell shows each image with result JSON, a PNG fallback and alt text', async () => {
   const log: FakeExecution[] = [];
@@ -143,7 +145,7 @@ test('interrupting one notebook leaves another running', async () => {
 
 test('untrusted workspace: cells do not run and say why', async () => {
   const log: FakeExecution[] = [];
-  await new Kernel({ isTrusted: () => false, maxImagePixels: () => 1e9 }).execute([cell('@image coffee.png', log)]);
+  await new Kernel({ isTrusted: () => false, maxImagePixels: () => 1e9, prompts: refuse }).execute([cell('@image coffee.png', log)]);
   assert.equal(log[0]!.success, false);
   assert.equal(json(log[0]!.outputs[0]!, ERROR_MIME).message, UNTRUSTED_MESSAGE);
 });
@@ -158,13 +160,6 @@ test('syntax errors are shown with line and column, and nothing runs', async () 
   const err = json(log[0]!.outputs[0]!, ERROR_MIME);
   assert.equal(err.name, 'Cell syntax error');
   assert.match(err.message, /^line 2, column 1: unknown directive @tsk.*\nline 3, column 6: top_p must be in \(0, 1\]/s);
-});
-
-test('prompt cells without an engine say so', async () => {
-  const log: FakeExecution[] = [];
-  await trusted().execute([cell('@image coffee.png\nWhat is this?', log)]);
-  assert.equal(log[0]!.success, false);
-  assert.equal(json(log[0]!.outputs[0]!, ERROR_MIME).message, NO_ENGINE_MESSAGE);
 });
 
 test('prompt cells go to the engine with the parsed cell', async () => {

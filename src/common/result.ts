@@ -50,6 +50,9 @@ export interface ResultImage {
   height: number;
   format?: string;
   display?: DisplayImage;
+  /** The resolution the model's processor worked at, for prompt cells. */
+  modelWidth?: number;
+  modelHeight?: number;
   /** Conversions the user should know about (first frame of an animation, 16-bit → 8-bit…). */
   notes?: string[];
   /** Why this image could not be shown. */
@@ -59,8 +62,11 @@ export interface ResultImage {
 export interface ModelInfo {
   id: string;
   revision?: string;
-  dtype?: string;
+  dtype?: string | Record<string, string>;
   provider?: string;
+  /** Providers tried first and why they could not run the model. */
+  fallbacks?: { device: string; error: string }[];
+  /** A generated test model, not a real one: its answers are scripted. */
   fixture?: boolean;
 }
 
@@ -73,6 +79,10 @@ export interface LoupeResult {
   images: ResultImage[];
   prompt?: string;
   answer: string;
+  /** The model's answer as decoded, markup included (what the region parser read). */
+  raw?: string;
+  /** Per-image answers when a single-image task ran once per image (fan-out). */
+  answers?: { image: number; text: string }[];
   regions: Region[];
   params: Record<string, number | boolean>;
   /** Milliseconds unless the key says otherwise. */

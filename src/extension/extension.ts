@@ -1,6 +1,7 @@
 // Extension entry point: wires VS Code to Loupe's plain-TypeScript core. Keep activation light.
 import * as vscode from 'vscode';
 import { NOTEBOOK_TYPE } from '../common/result';
+import { EngineService } from './engine/service';
 import { DEFAULT_MAX_PIXELS } from './images/load';
 import { createController } from './kernel/controller';
 import { Kernel } from './kernel/kernel';
@@ -11,9 +12,13 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.workspace.registerNotebookSerializer(NOTEBOOK_TYPE, new LoupeSerializer(), { transientOutputs: false }),
   );
 
+  const log = vscode.window.createOutputChannel('Loupe', { log: true });
+  const engine = new EngineService(context, log);
+  context.subscriptions.push(log, engine);
   const kernel = new Kernel({
     isTrusted: () => vscode.workspace.isTrusted,
     maxImagePixels: () => vscode.workspace.getConfiguration('loupe').get<number>('maxImagePixels', DEFAULT_MAX_PIXELS),
+    prompts: engine.runner,
   });
   context.subscriptions.push(createController(kernel));
 

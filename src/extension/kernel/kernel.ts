@@ -32,8 +32,7 @@ export interface PromptRunner {
 export interface KernelDeps {
   isTrusted(): boolean;
   maxImagePixels(): number;
-  /** Runs prompt cells; absent until an engine is configured. */
-  prompts?: PromptRunner;
+  prompts: PromptRunner;
   now?: () => number;
 }
 
@@ -52,7 +51,6 @@ interface NotebookQueue {
 
 export const UNTRUSTED_MESSAGE =
   'Loupe does not run cells in an untrusted workspace: running a cell reads files and runs a model. Trust this folder (Manage Workspace Trust) to run it.';
-export const NO_ENGINE_MESSAGE = 'No engine is configured: prompt cells need the local model engine, which this build of Loupe does not include yet. Image cells (only @image lines) run now.';
 
 export class Kernel {
   private readonly queues = new Map<string, NotebookQueue>();
@@ -136,11 +134,6 @@ export class Kernel {
     if (!parsed.prompt.trim() && parsed.images.length === 0) {
       await exec.replaceOutputs([]);
       exec.end(true);
-      return;
-    }
-    if (!this.deps.prompts) {
-      await exec.replaceOutputs([errorOutput('No engine', NO_ENGINE_MESSAGE)]);
-      exec.end(false);
       return;
     }
     const ok = await this.deps.prompts.run(parsed, { baseDir: cell.baseDir, signal: job.abort.signal, replaceOutputs: (o) => exec.replaceOutputs(o) });

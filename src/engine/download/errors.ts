@@ -1,0 +1,59 @@
+// One error type for everything the downloader can fail with, so callers (extension, model host, CLI)
+// can switch on `code` and show `message` as is: every message says what happened and what to do.
+
+export type DownloadErrorCode =
+  | 'unauthorized'
+  | 'forbidden'
+  | 'not-found'
+  | 'hash-mismatch'
+  | 'size-mismatch'
+  | 'disk-full'
+  | 'network'
+  | 'cancelled'
+  | 'http';
+
+export interface DownloadErrorOptions {
+  /** Repo-relative path of the file concerned, when there is one. */
+  file?: string;
+  /** HTTP status that caused the error. */
+  status?: number;
+  /** Trying again later may succeed (network errors, 5xx, 429). */
+  retryable?: boolean;
+  /** Server-requested wait before retrying (Retry-After), in ms. */
+  retryAfterMs?: number;
+  cause?: unknown;
+}
+
+export class DownloadError extends Error {
+  override readonly name = 'DownloadError';
+  readonly code: DownloadErrorCode;
+  readonly file?: string;
+  readonly status?: number;
+  readonly retryable: boolean;
+  readonly retryAfterMs?: number;
+
+  constructor(code: DownloadErrorCode, message: string, opts: DownloadErrorOptions = {}) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.code = code;
+    this.file = opts.file;
+    this.status = opts.status;
+    this.retryable = opts.retryable ?? false;
+    this.retryAfterMs = opts.retryAfterMs;
+  }
+}
+
+export function isDownloadError(err: unknown, code?: DownloadErrorCode): err is DownloadError {
+  return err instanceof DownloadError && (code === undefined || err.code === code);
+}
+
+/** Human-readable byte count: 1536 → "1.5 KB". */
+export function formatBytes(n: number): string {
+  const units = ['bytes', 'KB', 'MB', 'GB', 'TB'];
+  let v = n;
+  let i = 0;
+  while (Math.abs(v) >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return i === 0 ? `${n} bytes` : `${v.toFixed(1)} ${units[i]}`;
+}

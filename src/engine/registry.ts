@@ -1,0 +1,122 @@
+// Models Loupe knows by name. Data only: adding a model never needs a new code path.
+import type { BoxDialect, Dtype, Family } from '../common/protocol';
+import type { Task } from '../common/result';
+
+export type Capability = Task | 'multi-image';
+
+export interface RegistryEntry {
+  id: string;
+  name: string;
+  repo: string;
+  /** A commit id where known; otherwise a branch, resolved to a commit and recorded at first download. */
+  revision: string;
+  family: Family;
+  dialect: BoxDialect;
+  capabilities: Capability[];
+  /** Approximate download size in bytes of the files needed per dtype (ONNX sessions plus configs). */
+  sizes: Partial<Record<Dtype, number>>;
+  licence: string;
+  description: string;
+}
+
+const MB = 1024 * 1024;
+const FLORENCE_TASKS: Capability[] = ['caption', 'detailed-caption', 'ocr', 'ocr-regions', 'detect', 'ground', 'describe-region'];
+
+export const REGISTRY: readonly RegistryEntry[] = [
+  {
+    id: 'florence-2-base',
+    name: 'Florence-2 base (fine-tuned)',
+    repo: 'onnx-community/Florence-2-base-ft',
+    revision: 'e88a44eaf3791a35eae0c5a47b3dbcd36e67eb6f',
+    family: 'florence2',
+    dialect: 'florence2',
+    capabilities: FLORENCE_TASKS,
+    sizes: { fp32: 1080 * MB, fp16: 540 * MB, q8: 280 * MB, q4: 300 * MB, q4f16: 190 * MB },
+    licence: 'MIT',
+    description: 'Small and fast: captions, OCR with regions, detection, phrase grounding, region description. One image per run.',
+  },
+  {
+    id: 'florence-2-large',
+    name: 'Florence-2 large (fine-tuned)',
+    repo: 'onnx-community/Florence-2-large-ft',
+    revision: 'main',
+    family: 'florence2',
+    dialect: 'florence2',
+    capabilities: FLORENCE_TASKS,
+    sizes: { fp32: 3100 * MB, fp16: 1560 * MB, q8: 800 * MB, q4: 650 * MB, q4f16: 480 * MB },
+    licence: 'MIT',
+    description: 'More accurate Florence-2; same tasks, about 3× the size.',
+  },
+  {
+    id: 'qwen2-vl-2b',
+    name: 'Qwen2-VL 2B Instruct',
+    repo: 'onnx-community/Qwen2-VL-2B-Instruct',
+    revision: 'main',
+    family: 'qwen2_vl',
+    dialect: 'qwen2_vl',
+    capabilities: ['ask', 'caption', 'detailed-caption', 'ocr', 'ocr-regions', 'detect', 'ground', 'describe-region', 'multi-image'],
+    sizes: { fp32: 8900 * MB, fp16: 4450 * MB, q8: 2300 * MB, q4: 1700 * MB, q4f16: 1300 * MB },
+    licence: 'Apache-2.0',
+    description: 'Chat model: free questions, several images at once, grounding with boxes, text-rich documents.',
+  },
+  {
+    id: 'smolvlm-256m',
+    name: 'SmolVLM 256M Instruct',
+    repo: 'HuggingFaceTB/SmolVLM-256M-Instruct',
+    revision: 'main',
+    family: 'idefics3',
+    dialect: 'none',
+    capabilities: ['ask', 'caption', 'detailed-caption', 'ocr', 'multi-image'],
+    sizes: { fp32: 1030 * MB, fp16: 520 * MB, q8: 270 * MB, q4: 200 * MB, q4f16: 160 * MB },
+    licence: 'Apache-2.0',
+    description: 'Tiny chat model for quick questions and captions; no boxes.',
+  },
+  {
+    id: 'smolvlm-500m',
+    name: 'SmolVLM 500M Instruct',
+    repo: 'HuggingFaceTB/SmolVLM-500M-Instruct',
+    revision: 'main',
+    family: 'idefics3',
+    dialect: 'none',
+    capabilities: ['ask', 'caption', 'detailed-caption', 'ocr', 'multi-image'],
+    sizes: { fp32: 2000 * MB, fp16: 1000 * MB, q8: 520 * MB, q4: 390 * MB, q4f16: 310 * MB },
+    licence: 'Apache-2.0',
+    description: 'Small chat model, better answers than 256M; no boxes.',
+  },
+];
+
+export const DEFAULT_MODEL = 'florence-2-base';
+
+export function findEntry(id: string): RegistryEntry | undefined {
+  const lower = id.toLowerCase();
+  return REGISTRY.find((e) => e.id === lower || e.repo.toLowerCase() === lower);
+}
+
+/** Registry ids that can run a task, for messages that say which models can. */
+export function modelsFor(cap: Capability): string[] {
+  return REGISTRY.filter((e) => e.capabilities.includes(cap)).map((e) => e.id);
+}
+
+/** Close matches for an unknown id, by edit distance. */
+export function closeMatches(id: string, max = 3): string[] {
+  const scored = REGISTRY.map((e) => ({ id: e.id, d: Math.min(distance(id.toLowerCase(), e.id), distance(id.toLowerCase(), e.repo.toLowerCase())) }));
+  return scored
+    .filter((s) => s.d <= Math.max(3, Math.floor(id.length / 3)))
+    .sort((a, b) => a.d - b.d)
+    .slice(0, max)
+    .map((s) => s.id);
+}
+
+function distance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const cur = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = cur;
+    }
+  }
+  return row[b.length]!;
+}

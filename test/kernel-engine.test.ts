@@ -1,0 +1,131 @@
+// Prompt cells through the kernel, the engine runner and the real model host, on the fixture models.
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import sharp from 'sharp';
+import { RESULT_MIME, type LoupeResult } from '../src/common/result';
+import { HostClient } from '../src/engine/client';
+import { Kernel, type KernelCell } from '../src/extension/kernel/kernel';
+import { ERROR_MIME, type OutputSpec } from '../src/extension/kernel/outputs';
+import { EnginePromptRunner, type EngineSettings } from '../src/extension/kernel/prompts';
+import { spotPng } from './helpers/spot';
+
+const ROOT = join(import.meta.dirname, '..');
+const dir = mkdtempSync(join(tmpdir(), 'loupe-kernel-engine-'));
+const client = new HostClient({ script: join(ROOT, 'dist', 'host.js') });
+after(() => client.dispose());
+
+const settings: EngineSettings = {
+  defaultModel: join(ROOT, 'test', 'fixtures', 'models', 'tiny-florence2'),
+  device: 'auto',
+  dtype: 'auto',
+  allowDownloads: false,
+  endpoint: 'http://127.0.0.1:9',
+  maxImageTokens: 1024,
+  maxImagePixels: 50_000_000,
+  modelsDir: join(dir, 'models'),
+};
+const runner = new EnginePromptRunner({ client, settings: () => settings, withDownload: (_l, fn) => fn(() => undefined, new AbortController().signal) });
+const kernel = new Kernel({ isTrusted: () => true, maxImagePixels: () => 50_000_000, prompts: runner });
+
+interface Exec {
+  updates: OutputSpec[][];
+  success?: boolean;
+}
+
+async function run(source: string): Promise<Exec> {
+  const exec: Exec = { updates: [] };
+  const cell: KernelCell = {
+    notebook: 'nb',
+    baseDir: ROOT,
+    source,
+    language: 'loupe',
+    createExecution: () => ({
+      signal: new AbortController().signal,
+      start() {},
+      async replaceOutputs(o) {
+        exec.updates.push(o);
+      },
+      end(s) {
+        exec.success = s;
+      },
+    }),
+  };
+  await kernel.execute([cell]);
+  return exec;
+}
+
+const final = (e: Exec) => e.updates.at(-1)!;
+const result = (o: OutputSpec[]) => JSON.parse(new TextDecoder().decode(o.flatMap((x) => x.items).find((i) => i.mime === RESULT_MIME)!.data)) as LoupeResult;
+const errorOf = (o: OutputSpec[]) => JSON.parse(new TextDecoder().decode(o.flatMap((x) => x.items).find((i) => i.mime === ERROR_MIME)!.data)) as { name: string; message: string };
+
+test('a Florence-2 prompt cell streams, then shows the scripted answer with its metadata', async () => {
+  const e = await run('@model ./test/fixtures/models/tiny-florence2\n@image examples/images/coffee.png\n@task caption\n@set seed=3');
+  assert.equal(e.success, true);
+  const running = e.updates.slice(0, -1).map(result);
+  assert.ok(running.length >= 2 && running.every((r) => r.status === 'running'), 'output updates while generating');
+  const r = result(final(e));
+  assert.equal(r.status, 'ok');
+  assert.equal(r.answer, 'A tiny fixture image.');
+  assert.deepEqual([r.model?.id, r.model?.revision, r.model?.provider, r.model?.dtype, r.model?.fixture], ['./test/fixtures/models/tiny-florence2', 'local', 'cpu', 'q4', true]);
+  assert.ok(r.model?.fallbacks?.some((f) => f.device === 'webgpu'), 'the WebGPU fallback is recorded, not silent');
+  assert.equal(r.params.seed, 3);
+  for (const k of ['loadMs', 'preprocessMs', 'imageEncodeMs', 'timeToFirstTokenMs', 'tokensPerSecond', 'promptTokens', 'generatedTokens', 'totalMs']) assert.equal(typeof r.timings[k], 'number', k);
+  assert.deepEqual([r.images[0]!.width, r.images[0]!.modelWidth, r.images[0]!.modelHeight], [600, 768, 768]);
+  const meta = final(e)[0]!.metadata as { loupe: { model: { provider: string }; modelInput: object[] } };
+  assert.equal(meta.loupe.model.provider, 'cpu');
+  assert.deepEqual(meta.loupe.modelInput, [{ image: 1, width: 768, height: 768 }]);
+});
+
+test('a grounding cell returns boxes on the image pixels, burned into the PNG fallback', async () => {
+  writeFileSync(join(dir, 'spot.png'), await spotPng(600, 400, [360, 80, 480, 160]));
+  const e = await run(`@model ./test/fixtures/models/tiny-florence2\n@image ${join(dir, 'spot.png')}\n@task ground\nthe lamp`);
+  const r = result(final(e));
+  assert.equal(r.answer, 'the lamp');
+  assert.equal(r.regions.length, 1);
+  assert.equal(r.regions[0]!.label, 'the lamp');
+  const [x1, , x2] = r.regions[0]!.coords;
+  assert.ok(Math.abs(x1! - 360) <= 25 && Math.abs(x2! - 480) <= 25);
+  const png = final(e)[0]!.items.find((i) => i.mime === 'image/png')!.data;
+  const { data, info } = await sharp(Buffer.from(png)).raw().toBuffer({ resolveWithObject: true });
+  // The box's left edge is drawn in a label colour on the dark background.
+  const px = (x: number, y: number) => data.subarray((y * info.width + x) * info.channels, (y * info.width + x) * info.channels + 3);
+  const edge = [-1, 0, 1].map((d) => [...px(Math.round(x1!) + d, 120)]);
+  assert.ok(edge.some((p) => Math.max(...p) > 100 && Math.min(...p) < 200), `edge pixels ${JSON.stringify(edge)}`);
+  assert.match(new TextDecoder().decode(final(e)[0]!.items.find((i) => i.mime === 'text/plain')!.data), /the lamp \[\d+, \d+, \d+, \d+\] \(image 1\)/);
+});
+
+test('per-image tasks on a single-image model fan out, one answer per image', async () => {
+  const e = await run('@model ./test/fixtures/models/tiny-florence2\n@image examples/images/coffee.png\n@image examples/images/chelsea.png\n@task ocr');
+  const r = result(final(e));
+  assert.deepEqual(r.answers, [
+    { image: 1, text: 'FIXTURE TEXT' },
+    { image: 2, text: 'FIXTURE TEXT' },
+  ]);
+  assert.equal(r.answer, 'Image 1: FIXTURE TEXT\n\nImage 2: FIXTURE TEXT');
+});
+
+test('a task the model cannot do is refused before running, naming models that can', async () => {
+  const e = await run('@model ./test/fixtures/models/tiny-florence2\n@image examples/images/coffee.png\nWhat is this?');
+  assert.equal(e.success, false);
+  assert.match(errorOf(final(e)).message, /cannot run @task ask\. Models that can: qwen2-vl-2b, smolvlm-256m, smolvlm-500m/);
+});
+
+test('a question across images on a single-image model is refused, naming multi-image models', async () => {
+  const e = await run('@model ./test/fixtures/models/tiny-qwen2vl\n@image examples/images/coffee.png\n@task ground\nthe cup');
+  assert.equal(e.success, true, 'qwen2_vl grounds');
+  const f = await run('@model ./test/fixtures/models/tiny-florence2\n@image examples/images/coffee.png\n@image examples/images/chelsea.png\n@task describe-region\n@region 2 [10, 10, 100, 100]');
+  assert.equal(f.success, true, 'referring uses the region’s own image');
+  assert.match(result(final(f)).raw ?? '', /<loc_22><loc_33><loc_221><loc_333>/);
+});
+
+test('unknown models and missing images fail the cell with a clear message and nothing else breaks', async () => {
+  const e = await run('@model florence-2-bas\n@image examples/images/coffee.png\n@task caption');
+  assert.match(errorOf(final(e)).message, /Did you mean florence-2-base/);
+  const m = await run('@model ./test/fixtures/models/tiny-florence2\n@image nope.png\n@task caption');
+  assert.match(errorOf(final(m)).message, /image not found: nope\.png/);
+  const ok = await run('@model ./test/fixtures/models/tiny-qwen2vl\nHello?');
+  assert.equal(result(final(ok)).answer, 'Hello from tiny-qwen2vl.');
+});
