@@ -129,3 +129,16 @@ test('unknown models and missing images fail the cell with a clear message and n
   const ok = await run('@model ./test/fixtures/models/tiny-qwen2vl\nHello?');
   assert.equal(result(final(ok)).answer, 'Hello from tiny-qwen2vl.');
 });
+
+test('an EXIF-rotated JPEG: the box lands on the upright pixels the user sees', async () => {
+  // Upright 400×600 with the bright spot low on the left; stored turned, with orientation 6.
+  writeFileSync(join(dir, 'rotated.jpg'), await spotPng(400, 600, [40, 420, 160, 540], { orientation: 6 }));
+  const stored = await sharp(join(dir, 'rotated.jpg')).metadata();
+  assert.deepEqual([stored.width, stored.height, stored.orientation], [600, 400, 6]);
+  const e = await run(`@model ./test/fixtures/models/tiny-florence2\n@image ${join(dir, 'rotated.jpg')}\n@task detect`);
+  const r = result(final(e));
+  assert.deepEqual([r.images[0]!.width, r.images[0]!.height], [400, 600]);
+  const [x1, y1, x2, y2] = r.regions[0]!.coords;
+  // One patch: 400/24 ≈ 17 px across, 600/24 = 25 px down.
+  assert.ok(Math.abs(x1! - 40) <= 17 && Math.abs(x2! - 160) <= 17 && Math.abs(y1! - 420) <= 25 && Math.abs(y2! - 540) <= 25, JSON.stringify(r.regions[0]!.coords));
+});

@@ -101,9 +101,9 @@ export async function resolveModel(ref: string, opts: ResolveOptions): Promise<R
 }
 
 /** Config and tokenizer files plus the ONNX sessions of one dtype; `auto` downloads q4 (runs on CPU and GPU). */
-export function filesToFetch(all: HubFile[], family: Family | undefined, dtype: 'auto' | Dtype): HubFile[] {
+export function filesToFetch(all: HubFile[], family: Family, dtype: 'auto' | Dtype): HubFile[] {
   const top = all.filter((f) => !f.path.includes('/') && /\.(json|txt|jinja|model)$/.test(f.path));
-  const modules = family ? FAMILIES[family].modules : [...new Set(all.filter((f) => /^onnx\/[^/]+\.onnx$/.test(f.path)).map((f) => f.path.slice(5).replace(/(_[a-z0-9]+)?\.onnx$/, '')))];
+  const modules = FAMILIES[family].modules;
   const order: Dtype[] = dtype === 'auto' ? ['q4', 'q8', 'int8', 'uint8', 'fp16', 'fp32'] : [dtype];
   const onnx: HubFile[] = [];
   for (const mod of modules) {
@@ -117,14 +117,22 @@ export function filesToFetch(all: HubFile[], family: Family | undefined, dtype: 
 
 async function ensureDownloaded(repo: string, revision: string, folder: string, family: Family | undefined, opts: ResolveOptions): Promise<void> {
   const manifest = await readManifest(folder);
-  if (manifest && (await verifyModelDir(folder)).length === 0) return;
+  // A manifest with no ONNX file is a download stopped after config.json.
+  if (manifest?.files.some((f) => f.path.endsWith('.onnx')) && (await verifyModelDir(folder)).length === 0) return;
   if (!opts.allowDownloads) {
     throw new EngineError(
       'offline',
       `${repo} is not downloaded and downloads are off (loupe.allowDownloads). To work offline, copy the model into ${folder} or point @model at a local folder (./path/to/model).`,
     );
   }
-  const all = await listRepoFiles({ endpoint: opts.endpoint, repo, revision, token: opts.token, signal: opts.signal, fetch: opts.fetch });
-  const files = filesToFetch(all, family, opts.dtype);
-  await downloadFiles({ endpoint: opts.endpoint, repo, revision, token: opts.token, files, destDir: folder, signal: opts.signal, onProgress: opts.onProgress, fetch: opts.fetch });
+  const common = { endpoint: opts.endpoint, repo, revision, token: opts.token, signal: opts.signal, fetch: opts.fetch };
+  const all = await listRepoFiles(common);
+  if (!family) {
+    // A repo outside the registry: its config.json says which family, and so which sessions to fetch.
+    const config = all.filter((f) => f.path === 'config.json');
+    if (!config.length) throw new EngineError('unsupported-model', `${repo} has no config.json: it is not a model repository Loupe can load.`);
+    await downloadFiles({ ...common, files: config, destDir: folder });
+    family = familyOf(readConfig(folder), repo).family;
+  }
+  await downloadFiles({ ...common, files: filesToFetch(all, family, opts.dtype), destDir: folder, onProgress: opts.onProgress });
 }

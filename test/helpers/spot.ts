@@ -5,6 +5,8 @@ export async function spotPng(width: number, height: number, box: [number, numbe
   const [x1, y1, x2, y2] = box;
   const white = await sharp({ create: { width: x2 - x1, height: y2 - y1, channels: 3, background: '#ffffff' } }).png().toBuffer();
   const img = sharp({ create: { width, height, channels: 3, background: '#101010' } }).composite([{ input: white, left: x1, top: y1 }]);
-  if (opts.orientation) return sharp(await img.png().toBuffer()).jpeg({ quality: 95 }).withMetadata({ orientation: opts.orientation }).toBuffer();
+  // Orientation 6 means "turn 90° clockwise to display": store the upright picture turned the other way.
+  if (opts.orientation === 6) return sharp(await img.png().toBuffer()).rotate(270).jpeg({ quality: 95 }).withMetadata({ orientation: 6 }).toBuffer();
+  if (opts.orientation) throw new Error('spotPng supports orientation 6 only');
   return img.png().toBuffer();
 }

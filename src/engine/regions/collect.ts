@@ -16,6 +16,8 @@ export class RegionCollector {
 
   /** Appends answer text; returns its span in the cleaned text. */
   append(s: string): [number, number] {
+    // Leading space would be trimmed later and shift every span: drop it now.
+    if (!this.text) s = s.trimStart();
     const start = this.text.length;
     this.text += s;
     return [start, this.text.length];

@@ -53,7 +53,7 @@ export function parseFlorence(raw: string, size: Size, opts: { quads: boolean; i
     if (c.text) c.append(sep);
     c.append(tail);
   }
-  return { text: c.text.trim(), regions: c.regions, warnings: c.warnings() };
+  return { text: c.text.trimEnd(), regions: c.regions, warnings: c.warnings() };
 }
 
 /** A region in original pixels as Florence-2's four `<loc_N>` tokens. */

@@ -27,7 +27,7 @@ export function parseMm15(raw: string, size: Size, image = 1): { text: string; r
     c.add(nums.length === 4 ? 'box' : 'point', phrase, nums, span, m[0]);
   }
   c.append(text.slice(last));
-  return { text: c.text.replace(/[ \t]+\n/g, '\n').trim(), regions: c.regions, warnings: c.warnings() };
+  return { text: c.text.trimEnd(), regions: c.regions, warnings: c.warnings() };
 }
 
 export function mm15BoxText(box: readonly number[], size: Size): string {

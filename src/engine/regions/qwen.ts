@@ -26,7 +26,7 @@ export function parseQwen(raw: string, size: Size, modelSize: Size, dialect: Box
   const c = new RegionCollector(image, size, frameFor(dialect, modelSize));
   if (text.includes('<|box_start|>') || text.includes('<|object_ref_start|>')) parseTagged(text, c);
   else parseJsonish(text, c);
-  return { text: c.text.trim(), regions: c.regions, warnings: c.warnings() };
+  return { text: c.text.trimEnd(), regions: c.regions, warnings: c.warnings() };
 }
 
 function parseTagged(text: string, c: RegionCollector): void {
