@@ -142,3 +142,9 @@ test('an EXIF-rotated JPEG: the box lands on the upright pixels the user sees', 
   // One patch: 400/24 ≈ 17 px across, 600/24 = 25 px down.
   assert.ok(Math.abs(x1! - 40) <= 17 && Math.abs(x2! - 160) <= 17 && Math.abs(y1! - 420) <= 25 && Math.abs(y2! - 540) <= 25, JSON.stringify(r.regions[0]!.coords));
 });
+
+test('grounding on a registry model without boxes is refused before any download', async () => {
+  const e = await run('@model smolvlm-256m\n@image examples/images/coffee.png\n@task ground\nthe cup');
+  assert.equal(e.success, false);
+  assert.match(errorOf(final(e)).message, /smolvlm-256m cannot run @task ground\. Models that can: florence-2-base, florence-2-large, qwen2-vl-2b/);
+});

@@ -5,6 +5,7 @@ import { EngineService } from './engine/service';
 import { DEFAULT_MAX_PIXELS } from './images/load';
 import { createController } from './kernel/controller';
 import { Kernel } from './kernel/kernel';
+import { registerImageCommands } from './notebook/imageCommands';
 import { LoupeSerializer } from './notebook/serializer';
 
 export function activate(context: vscode.ExtensionContext): void {
@@ -21,6 +22,7 @@ export function activate(context: vscode.ExtensionContext): void {
     prompts: engine.runner,
   });
   context.subscriptions.push(createController(kernel));
+  registerImageCommands(context);
 
   context.subscriptions.push(
     vscode.commands.registerCommand('loupe.newNotebook', async () => {

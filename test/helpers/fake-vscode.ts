@@ -53,6 +53,8 @@ export function fakeVscode(trusted = true) {
       ) {}
     },
     StatusBarAlignment: { Left: 1, Right: 2 },
+    NotebookControllerAffinity: { Default: 1, Preferred: 2 },
+    DocumentDropOrPasteEditKind: { Empty: { append: (...parts: string[]) => ({ value: parts.join('.') }) } },
     ProgressLocation: { Notification: 15, Window: 10 },
     workspace: {
       isTrusted: trusted,
@@ -62,6 +64,8 @@ export function fakeVscode(trusted = true) {
       },
       getConfiguration: () => ({ get: (_k: string, d: unknown) => d }),
       onDidGrantWorkspaceTrust: emitter().event,
+      onDidOpenNotebookDocument: emitter().event,
+      notebookDocuments: [],
       onDidChangeConfiguration: emitter().event,
     },
     notebooks: {
@@ -74,6 +78,10 @@ export function fakeVscode(trusted = true) {
         reg.rendererMessaging.push(id);
         return { onDidReceiveMessage: () => new Disposable(), postMessage: async () => true };
       },
+    },
+    languages: {
+      registerDocumentPasteEditProvider: () => new Disposable(),
+      registerDocumentDropEditProvider: () => new Disposable(),
     },
     commands: {
       registerCommand(id: string, fn: (...args: unknown[]) => unknown) {

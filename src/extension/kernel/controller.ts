@@ -50,5 +50,16 @@ export function createController(kernel: Kernel): vscode.NotebookController {
         })),
     );
   controller.interruptHandler = (notebook) => kernel.interrupt(notebook.uri.toString());
+  // Loupe notebooks open with this kernel selected: no kernel picker before the first run.
+  const prefer = (nb: vscode.NotebookDocument) => {
+    if (nb.notebookType === NOTEBOOK_TYPE) controller.updateNotebookAffinity(nb, vscode.NotebookControllerAffinity.Preferred);
+  };
+  vscode.workspace.notebookDocuments.forEach(prefer);
+  const sub = vscode.workspace.onDidOpenNotebookDocument(prefer);
+  const dispose = controller.dispose.bind(controller);
+  controller.dispose = () => {
+    sub.dispose();
+    dispose();
+  };
   return controller;
 }

@@ -4,7 +4,7 @@ import type { Device, Dtype, GenerateResult, GenerationParams, ImageInput, Loade
 import { RESULT_MIME, RESULT_VERSION, type LoupeResult, type Region, type Task } from '../../common/result';
 import { EngineError, type HostClient } from '../../engine/client';
 import type { DownloadProgress } from '../../engine/download/hub';
-import { modelsFor } from '../../engine/registry';
+import { findEntry, modelsFor } from '../../engine/registry';
 import { resolveModel, type ResolvedModel } from '../../engine/resolve';
 import type { ParsedCell } from '../cells/parser';
 import { loadImage, readImageBytes, resolveImagePath, type ImageResult } from '../images/load';
@@ -81,6 +81,9 @@ export class EnginePromptRunner implements PromptRunner {
     let loaded: ImageResult[] = [];
     try {
       const ref = cell.model ?? s.defaultModel;
+      // Registry models say what they can do: refuse before downloading anything.
+      const entry = findEntry(ref);
+      if (entry) checkTask(entry.id, entry.capabilities, cell.task);
       const model = await this.deps.withDownload(`Loupe: preparing ${ref}`, (onProgress, signal) =>
         resolveModel(ref, {
           baseDir: ctx.baseDir,
@@ -94,10 +97,7 @@ export class EnginePromptRunner implements PromptRunner {
         }),
       );
       result.model = { ...model.info };
-      if (!model.capabilities.includes(cell.task)) {
-        const can = modelsFor(cell.task);
-        throw new EngineError('task-unsupported', `${model.info.id} cannot run @task ${cell.task}.${can.length ? ` Models that can: ${can.join(', ')}.` : ''}`);
-      }
+      checkTask(model.info.id, model.capabilities, cell.task);
       if (cell.images.length === 0 && model.family === 'florence2') throw new EngineError('task-unsupported', `${model.info.id} needs an image: add an @image line.`);
       const runs = planRuns(cell, model.capabilities.includes('multi-image'), model.info.id);
 
@@ -201,6 +201,12 @@ export class EnginePromptRunner implements PromptRunner {
     }
     return { source, path: resolveImagePath(source, baseDir) };
   }
+}
+
+function checkTask(id: string, capabilities: readonly string[], task: Task): void {
+  if (capabilities.includes(task)) return;
+  const can = modelsFor(task);
+  throw new EngineError('task-unsupported', `${id} cannot run @task ${task}.${can.length ? ` Models that can: ${can.join(', ')}.` : ''}`);
 }
 
 function round(n: number): number {
