@@ -208,3 +208,15 @@ test('model references: local folders, unknown ids with close matches, unsupport
   await assert.rejects(resolveModel(bert, opts), /is a "bert" model; Loupe runs these model types: florence2, qwen2_vl/);
   await assert.rejects(resolveModel('qwen2-vl-2b', opts), (e: unknown) => e instanceof EngineError && e.code === 'offline' && /downloads are off/.test(e.message) && /local folder/.test(e.message));
 });
+
+test('a custom registry entry names a folder and selects the MM1.5 box dialect', async () => {
+  const opts = { modelsDir: join(tmp, 'models'), allowDownloads: false, endpoint: 'http://127.0.0.1:9', dtype: 'auto' as const, customModels: [{ id: 'my-ferret', path: QWEN, dialect: 'mm15' as const }] };
+  const m = await resolveModel('my-ferret', opts);
+  assert.deepEqual([m.info.id, m.family, m.dialect], ['my-ferret', 'qwen2_vl', 'mm15']);
+  const c = newClient();
+  await c.load({ key: m.key, folder: m.folder, family: m.family, dialect: m.dialect, device: 'cpu', dtype: 'auto', info: m.info });
+  // The fixture echoes boxes written as <|box_start|>…: in the MM1.5 dialect the region is plain [x1, y1, x2, y2] text instead.
+  const r = await c.generate(gen(m.key, 'describe-region', '', [{ path: COFFEE, source: 'coffee.png' }], { regions: [{ image: 1, box: [60, 40, 300, 200] }] }));
+  assert.doesNotMatch(r.raw, /box_start/);
+  assert.equal(r.text, 'A tiny fixture image with a bright region.');
+});

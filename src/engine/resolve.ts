@@ -20,7 +20,17 @@ export interface ResolvedModel {
   info: ModelInfo;
 }
 
+/** A user's own registry entry (setting loupe.customModels): a name for a folder or repo, and its box dialect. */
+export interface CustomModel {
+  id: string;
+  path?: string;
+  repo?: string;
+  revision?: string;
+  dialect?: BoxDialect;
+}
+
 export interface ResolveOptions {
+  customModels?: CustomModel[];
   /** Folder of the notebook, for `./relative` model folders. */
   baseDir?: string;
   /** Where downloaded models live (extension global storage or the CLI's cache). */
@@ -60,13 +70,25 @@ function familyOf(config: Record<string, unknown>, where: string): { family: Fam
   return known;
 }
 
+const GROUNDING = ['ocr-regions', 'detect', 'ground', 'describe-region'] as const;
+
 function capabilitiesOf(family: Family, dialect: BoxDialect): Capability[] {
   const f = FAMILIES[family];
-  const tasks = f.tasks.filter((t) => dialect !== 'none' || !['ocr-regions', 'detect', 'ground', 'describe-region'].includes(t));
+  let tasks: Capability[] = f.tasks.filter((t) => dialect !== 'none' || !(GROUNDING as readonly string[]).includes(t));
+  // A chat model trained on MM1.5/Ferret-style boxes grounds in plain text, whatever its family.
+  if (dialect === 'mm15' && family !== 'florence2') tasks = [...new Set([...tasks, ...GROUNDING])];
   return f.multiImage ? [...tasks, 'multi-image'] : [...tasks];
 }
 
 export async function resolveModel(ref: string, opts: ResolveOptions): Promise<ResolvedModel> {
+  const custom = opts.customModels?.find((c) => c.id === ref);
+  if (custom) {
+    const target = custom.path ?? custom.repo;
+    if (!target) throw new EngineError('unknown-model', `loupe.customModels entry "${custom.id}" needs a "path" or a "repo".`);
+    const base = await resolveModel(target, { ...opts, customModels: [] });
+    const dialect = custom.dialect ?? base.dialect;
+    return { ...base, key: `${base.key}|${dialect}`, dialect, capabilities: capabilitiesOf(base.family, dialect), info: { ...base.info, id: custom.id } };
+  }
   if (isLocalRef(ref)) {
     const expanded = ref.startsWith('~/') ? join(homedir(), ref.slice(2)) : ref;
     if (!isAbsolute(expanded) && !opts.baseDir) throw new EngineError('unknown-model', `@model ${ref} is relative, but the notebook has not been saved: save it or use an absolute path.`);

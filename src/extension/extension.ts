@@ -21,7 +21,7 @@ export function activate(context: vscode.ExtensionContext): void {
     maxImagePixels: () => vscode.workspace.getConfiguration('loupe').get<number>('maxImagePixels', DEFAULT_MAX_PIXELS),
     prompts: engine.runner,
   });
-  context.subscriptions.push(createController(kernel));
+  context.subscriptions.push(createController(kernel, log));
   registerImageCommands(context);
 
   context.subscriptions.push(

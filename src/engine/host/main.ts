@@ -44,7 +44,9 @@ const now = () => performance.now();
 let tfModule: TF | undefined;
 async function transformers(): Promise<TF> {
   if (!tfModule) {
-    tfModule = await import('@huggingface/transformers');
+    // require, not import(): the CommonJS build is the one the VSIX ships.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    tfModule = require('@huggingface/transformers') as TF;
     // Loupe's own downloader fetches and verifies files; transformers.js only ever reads local folders.
     tfModule.env.allowRemoteModels = false;
     tfModule.env.allowLocalModels = true;

@@ -6,7 +6,7 @@ import type { Device, Dtype, LoadedInfo } from '../../common/protocol';
 import { HostClient } from '../../engine/client';
 import { formatBytes, resolveEndpoint, resolveToken, type DownloadProgress } from '../../engine/download/hub';
 import { DEFAULT_MODEL, REGISTRY } from '../../engine/registry';
-import type { ResolvedModel } from '../../engine/resolve';
+import type { CustomModel, ResolvedModel } from '../../engine/resolve';
 import { DEFAULT_MAX_PIXELS } from '../images/load';
 import { EnginePromptRunner, type EngineSettings } from '../kernel/prompts';
 
@@ -80,6 +80,7 @@ export class EngineService implements vscode.Disposable {
       maxImageTokens: c.get<number>('maxImageTokens', 1280),
       maxImagePixels: c.get<number>('maxImagePixels', DEFAULT_MAX_PIXELS),
       modelsDir: join(this.context.globalStorageUri.fsPath, 'models'),
+      customModels: c.get<CustomModel[]>('customModels', []),
     };
   }
 

@@ -1,5 +1,6 @@
 // VS Code adapter for the kernel: the NotebookController `loupe.local`.
 import { dirname } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import * as vscode from 'vscode';
 import { CONTROLLER_ID, NOTEBOOK_TYPE } from '../../common/result';
 import { Kernel } from './kernel';
@@ -16,7 +17,7 @@ export function notebookDir(nb: vscode.NotebookDocument): string | undefined {
   return nb.uri.scheme === 'file' ? dirname(nb.uri.fsPath) : undefined;
 }
 
-export function createController(kernel: Kernel): vscode.NotebookController {
+export function createController(kernel: Kernel, log?: vscode.LogOutputChannel): vscode.NotebookController {
   const controller = vscode.notebooks.createNotebookController(CONTROLLER_ID, NOTEBOOK_TYPE, 'Loupe (local model)');
   controller.supportedLanguages = ['loupe'];
   controller.supportsExecutionOrder = true;
@@ -35,15 +36,20 @@ export function createController(kernel: Kernel): vscode.NotebookController {
             const exec = controller.createNotebookCellExecution(cell);
             const abort = new AbortController();
             exec.token.onCancellationRequested(() => abort.abort());
+            // The extension host must never stall while a cell runs: measure it, and log the worst delay.
+            const delay = monitorEventLoopDelay({ resolution: 10 });
             return {
               signal: abort.signal,
               start(order: number) {
                 exec.executionOrder = order;
                 exec.start(Date.now());
+                delay.enable();
               },
               replaceOutputs: (outputs: OutputSpec[]) => Promise.resolve(exec.replaceOutput(outputs.map(toCellOutput))),
               end(success: boolean | undefined) {
                 exec.end(success, Date.now());
+                delay.disable();
+                if (delay.count > 0) log?.info(`cell ${cell.index + 1}: extension host event loop max-delay-ms=${(delay.max / 1e6).toFixed(1)} p99-ms=${(delay.percentile(99) / 1e6).toFixed(1)}`);
               },
             };
           },

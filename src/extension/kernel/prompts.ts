@@ -5,7 +5,7 @@ import { RESULT_MIME, RESULT_VERSION, type LoupeResult, type Region, type Task }
 import { EngineError, type HostClient } from '../../engine/client';
 import type { DownloadProgress } from '../../engine/download/hub';
 import { findEntry, modelsFor } from '../../engine/registry';
-import { resolveModel, type ResolvedModel } from '../../engine/resolve';
+import { resolveModel, type CustomModel, type ResolvedModel } from '../../engine/resolve';
 import type { ParsedCell } from '../cells/parser';
 import { loadImage, readImageBytes, resolveImagePath, type ImageResult } from '../images/load';
 import { burnRegions } from './burn';
@@ -23,6 +23,7 @@ export interface EngineSettings {
   maxImagePixels: number;
   /** Where downloaded models live. */
   modelsDir: string;
+  customModels?: CustomModel[];
 }
 
 export interface EngineDeps {
@@ -92,6 +93,7 @@ export class EnginePromptRunner implements PromptRunner {
           endpoint: s.endpoint,
           token: s.token,
           dtype: s.dtype,
+          customModels: s.customModels,
           signal: AbortSignal.any([signal, ctx.signal]),
           onProgress,
         }),
