@@ -33,6 +33,13 @@ export function activate(context: vscode.ExtensionContext): void {
       const doc = await vscode.workspace.openNotebookDocument(NOTEBOOK_TYPE, new vscode.NotebookData(cells));
       await vscode.window.showNotebookDocument(doc);
     }),
+    vscode.commands.registerCommand('loupe.openTour', async () => {
+      // A copy in global storage: the tour writes outputs, and the installed extension folder is read-only.
+      const target = vscode.Uri.joinPath(context.globalStorageUri, 'tour');
+      await vscode.workspace.fs.copy(vscode.Uri.joinPath(context.extensionUri, 'examples'), target, { overwrite: true });
+      const doc = await vscode.workspace.openNotebookDocument(vscode.Uri.joinPath(target, 'tour.loupe'));
+      await vscode.window.showNotebookDocument(doc);
+    }),
   );
 }
 

@@ -6,7 +6,7 @@ import type { Device, Dtype, LoadedInfo } from '../../common/protocol';
 import { HostClient } from '../../engine/client';
 import { formatBytes, resolveEndpoint, resolveToken, type DownloadProgress } from '../../engine/download/hub';
 import { DEFAULT_MODEL, REGISTRY } from '../../engine/registry';
-import type { CustomModel, ResolvedModel } from '../../engine/resolve';
+import { resolveModel, type CustomModel, type ResolvedModel } from '../../engine/resolve';
 import { DEFAULT_MAX_PIXELS } from '../images/load';
 import { EnginePromptRunner, type EngineSettings } from '../kernel/prompts';
 
@@ -61,6 +61,7 @@ export class EngineService implements vscode.Disposable {
       }),
       vscode.commands.registerCommand('loupe.selectModel', () => this.selectModel()),
       vscode.commands.registerCommand('loupe.manageModels', () => this.manageModels()),
+      vscode.commands.registerCommand('loupe.downloadModel', () => this.downloadModel()),
     );
   }
 
@@ -147,6 +148,39 @@ export class EngineService implements vscode.Disposable {
     if (!id) return;
     await this.cfg().update('defaultModel', id, vscode.ConfigurationTarget.Global);
     vscode.window.showInformationMessage(`Loupe: default model is now ${id}.`);
+  }
+
+  /** Fetches a registry model ahead of time, with the same verified downloader cells use. */
+  private async downloadModel(): Promise<void> {
+    const s = this.settings();
+    const pick = await vscode.window.showQuickPick(
+      REGISTRY.map((e) => ({ label: e.name, description: `${e.id}${e.id === s.defaultModel ? ' (default)' : ''}`, detail: `${e.repo} · ${Object.entries(e.sizes).map(([d, b]) => `${d} ≈ ${formatBytes(b!)}`).join(', ')}`, id: e.id })),
+      { title: 'Loupe: download a model' },
+    );
+    if (!pick) return;
+    try {
+      const model = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Loupe: downloading ${pick.id}`, cancellable: true }, async (progress, token) => {
+        const abort = new AbortController();
+        token.onCancellationRequested(() => abort.abort());
+        let last = 0;
+        return resolveModel(pick.id, {
+          modelsDir: s.modelsDir,
+          allowDownloads: true,
+          endpoint: s.endpoint,
+          token: s.token,
+          dtype: s.dtype,
+          signal: abort.signal,
+          onProgress: (p) => {
+            const pct = p.total ? Math.floor((p.bytes / p.total) * 100) : 0;
+            progress.report({ message: `${p.file} — ${formatBytes(p.bytes)} of ${formatBytes(p.total)}`, increment: pct - last });
+            last = pct;
+          },
+        });
+      });
+      vscode.window.showInformationMessage(`Loupe: ${pick.id} is ready (${model.folder}).`);
+    } catch (e) {
+      vscode.window.showErrorMessage(`Loupe: ${(e as Error).message}`);
+    }
   }
 
   private async manageModels(): Promise<void> {
