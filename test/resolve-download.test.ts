@@ -97,3 +97,13 @@ test('idle models are unloaded after loupe.unloadAfterMinutes', async () => {
     client.dispose();
   }
 });
+
+import { statusText } from '../src/extension/engine/statusText';
+
+test('the status bar names the provider that runs and why the GPU was skipped', () => {
+  assert.equal(statusText('florence-2-base', { provider: 'webgpu', fallbacks: [] }), 'Loupe: florence-2-base · WebGPU');
+  assert.equal(
+    statusText('florence-2-base', { provider: 'cpu', fallbacks: [{ device: 'webgpu', error: '/onnxruntime_src/onnxruntime/core/providers/webgpu/webgpu_context.cc:136 x was false. Failed to get a WebGPU adapter: No supported adapters' }] }),
+    'Loupe: florence-2-base · CPU (WebGPU unavailable: Failed to get a WebGPU adapter: No supported adapters)',
+  );
+});

@@ -9,14 +9,7 @@ import { DEFAULT_MODEL, REGISTRY } from '../../engine/registry';
 import { resolveModel, type CustomModel, type ResolvedModel } from '../../engine/resolve';
 import { DEFAULT_MAX_PIXELS } from '../images/load';
 import { EnginePromptRunner, type EngineSettings } from '../kernel/prompts';
-
-const PROVIDER_NAMES: Record<string, string> = { webgpu: 'WebGPU', cuda: 'CUDA', dml: 'DirectML', coreml: 'CoreML', cpu: 'CPU' };
-
-export function statusText(modelId: string, info: Pick<LoadedInfo, 'provider' | 'fallbacks'>): string {
-  const provider = PROVIDER_NAMES[info.provider] ?? info.provider;
-  const last = info.fallbacks.at(-1);
-  return last ? `Loupe: ${modelId} · ${provider} (${PROVIDER_NAMES[last.device] ?? last.device} unavailable: ${last.error.replace(/^.*?: (?=[A-Z])/, '').slice(0, 60)})` : `Loupe: ${modelId} · ${provider}`;
-}
+import { PROVIDER_NAMES, statusText } from './statusText';
 
 export class EngineService implements vscode.Disposable {
   readonly client: HostClient;
