@@ -18,6 +18,17 @@ const builds = [
     external: ['vscode', 'sharp', 'onnxruntime-node', '@huggingface/transformers'],
   },
   {
+    // The command-line runner `loupe` (package.json "bin"): Node, CJS, the same externals as the host.
+    ...common,
+    entryPoints: { cli: 'src/cli/main.ts' },
+    outdir: 'dist',
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    banner: { js: '#!/usr/bin/env node' },
+    external: ['vscode', 'sharp', 'onnxruntime-node', '@huggingface/transformers'],
+  },
+  {
     ...common,
     entryPoints: { renderer: 'src/renderer/index.ts' },
     outdir: 'dist',

@@ -5,6 +5,7 @@ import { EngineService } from './engine/service';
 import { DEFAULT_MAX_PIXELS } from './images/load';
 import { createController } from './kernel/controller';
 import { Kernel } from './kernel/kernel';
+import { registerExportCommand } from './notebook/exportCommand';
 import { registerImageCommands } from './notebook/imageCommands';
 import { LoupeSerializer } from './notebook/serializer';
 
@@ -23,6 +24,7 @@ export function activate(context: vscode.ExtensionContext): void {
   });
   context.subscriptions.push(createController(kernel, log));
   registerImageCommands(context);
+  registerExportCommand(context);
 
   context.subscriptions.push(
     vscode.commands.registerCommand('loupe.newNotebook', async () => {

@@ -31,12 +31,32 @@ export function toNotebookData(nb: StoredNotebook): vscode.NotebookData {
   return data;
 }
 
+interface CellLike {
+  kind: vscode.NotebookCellKind;
+  languageId: string;
+  value: string;
+  metadata?: { [key: string]: unknown };
+  outputs?: readonly vscode.NotebookCellOutput[];
+}
+
 export function fromNotebookData(data: vscode.NotebookData): StoredNotebook {
-  const { loupe: version, ...metadata } = (data.metadata ?? {}) as JsonObject & { loupe?: number };
+  return stored(data.metadata, data.cells);
+}
+
+/** The stored form of an open notebook, outputs included (for exports). */
+export function fromNotebookDocument(doc: vscode.NotebookDocument): StoredNotebook {
+  return stored(
+    doc.metadata,
+    doc.getCells().map((c) => ({ kind: c.kind, languageId: c.document.languageId, value: c.document.getText(), metadata: c.metadata, outputs: c.outputs })),
+  );
+}
+
+function stored(meta: { [key: string]: unknown } | undefined, cells: readonly CellLike[]): StoredNotebook {
+  const { loupe: version, ...metadata } = (meta ?? {}) as JsonObject & { loupe?: number };
   return {
     loupe: typeof version === 'number' ? version : 1,
     metadata: metadata as JsonObject,
-    cells: data.cells.map(
+    cells: cells.map(
       (c): StoredCell => ({
         kind: c.kind === vscode.NotebookCellKind.Markup ? 'markdown' : 'code',
         language: c.languageId,

@@ -1,0 +1,140 @@
+// Command-line arguments of `loupe`: pure, so every rule is tested without running anything.
+import { parseArgs } from 'node:util';
+import { DEVICES, DTYPES, type Device, type Dtype } from '../common/protocol';
+import { EXPORT_FORMATS, type ExportFormat } from '../extension/export/common';
+
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+export interface RunArgs {
+  command: 'run';
+  notebook: string;
+  model?: string;
+  device: Device;
+  dtype: 'auto' | Dtype;
+  export?: ExportFormat;
+  out?: string;
+  offline: boolean;
+  /** `FROM=TO`: cells (and the default) asking for model FROM use model TO. */
+  aliases: Record<string, string>;
+  verbose: boolean;
+}
+
+export interface ExportArgs {
+  command: 'export';
+  notebook: string;
+  export: ExportFormat;
+  out?: string;
+}
+
+export interface ModelsArgs {
+  command: 'models';
+  download?: string;
+  dtype: 'auto' | Dtype;
+  json: boolean;
+  offline: boolean;
+}
+
+export type CliArgs = RunArgs | ExportArgs | ModelsArgs | { command: 'help'; topic?: string } | { command: 'version' };
+
+export const USAGE = `Usage:
+  loupe run <notebook.loupe> [options]     run every code cell headlessly, write the outputs back
+      --model <id|org/name|./folder>       model for cells without @model (default: florence-2-base)
+      --device <${DEVICES.join('|')}>   where the model runs (default: auto)
+      --dtype <auto|${DTYPES.join('|')}>   weight precision (default: auto)
+      --export <${EXPORT_FORMATS.join('|')}>           also export the run notebook
+      --out <path>                         where the export goes (with --export), else where the run notebook goes
+                                           (default: the notebook itself)
+      --offline                            never download; use downloaded models and local folders only
+      --alias <from=to>                    run cells that ask for model <from> on model <to> (repeatable)
+      --verbose                            show the model host's log on stderr
+  loupe export <notebook.loupe> --export <${EXPORT_FORMATS.join('|')}> [--out <path>]
+                                           convert without running
+  loupe models [--download <id>] [--dtype <dtype>] [--json] [--offline]
+                                           list registry models (sizes per dtype, tasks, downloaded?) or download one
+  loupe help | --help, loupe --version
+
+Environment: LOUPE_MODELS_DIR (default ~/.cache/loupe/models), HF_ENDPOINT, HF_TOKEN.
+Exit status: 0 all cells ran, 1 a cell failed (or an export/download failed), 2 usage error.
+`;
+
+function oneOf<T extends string>(what: string, value: string | undefined, allowed: readonly T[], fallback: T): T {
+  if (value === undefined) return fallback;
+  if (!(allowed as readonly string[]).includes(value)) throw new UsageError(`--${what} must be one of ${allowed.join(', ')}; got "${value}"`);
+  return value as T;
+}
+
+function exportFormat(value: string | undefined): ExportFormat | undefined {
+  if (value === undefined) return undefined;
+  const v = value === 'markdown' ? 'md' : value === 'jupyter' ? 'ipynb' : value;
+  return oneOf('export', v, EXPORT_FORMATS, 'html');
+}
+
+export function parseCliArgs(argv: string[]): CliArgs {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === 'help' || command === '--help' || command === '-h') return { command: 'help', topic: rest[0] };
+  if (command === '--version' || command === '-v' || command === 'version') return { command: 'version' };
+  let parsed: ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true; strict: true }>>;
+  try {
+    parsed = parseArgs({ args: rest, options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (e) {
+    throw new UsageError((e as Error).message.replace(/^TypeError \[\w+\]: /, ''));
+  }
+  const { values: v, positionals } = parsed;
+  if (v.help) return { command: 'help', topic: command };
+  const allowed: Record<string, string[]> = {
+    run: ['model', 'device', 'dtype', 'export', 'out', 'offline', 'alias', 'verbose'],
+    export: ['export', 'out'],
+    models: ['download', 'dtype', 'json', 'offline'],
+  };
+  if (!allowed[command]) throw new UsageError(`unknown command "${command}": expected run, export or models`);
+  for (const k of Object.keys(v)) if (!allowed[command]!.includes(k)) throw new UsageError(`loupe ${command} does not take --${k}`);
+
+  if (command === 'models') {
+    if (positionals.length) throw new UsageError(`loupe models takes no arguments; got ${positionals.join(' ')}`);
+    return { command, download: v.download, dtype: oneOf('dtype', v.dtype, ['auto', ...DTYPES], 'auto'), json: v.json ?? false, offline: v.offline ?? false };
+  }
+  if (positionals.length === 0) throw new UsageError(`loupe ${command} needs a notebook: loupe ${command} <notebook.loupe>`);
+  if (positionals.length > 1) throw new UsageError(`loupe ${command} takes one notebook; got ${positionals.join(' ')}`);
+  const notebook = positionals[0]!;
+  if (v.out === '') throw new UsageError('--out needs a path');
+  if (command === 'export') {
+    const format = exportFormat(v.export);
+    if (!format) throw new UsageError(`loupe export needs --export ${EXPORT_FORMATS.join('|')}`);
+    return { command, notebook, export: format, out: v.out };
+  }
+  const aliases: Record<string, string> = {};
+  for (const a of v.alias ?? []) {
+    const m = /^([^=]+)=(.+)$/.exec(a);
+    if (!m) throw new UsageError(`--alias expects from=to; got "${a}"`);
+    aliases[m[1]!.trim()] = m[2]!.trim();
+  }
+  if (v.model === '') throw new UsageError('--model needs a model id, org/name or folder');
+  return {
+    command: 'run',
+    notebook,
+    model: v.model,
+    device: oneOf('device', v.device, DEVICES, 'auto'),
+    dtype: oneOf('dtype', v.dtype, ['auto', ...DTYPES], 'auto'),
+    export: exportFormat(v.export),
+    out: v.out,
+    offline: v.offline ?? false,
+    aliases,
+    verbose: v.verbose ?? false,
+  };
+}
+
+const OPTIONS = {
+  model: { type: 'string' },
+  device: { type: 'string' },
+  dtype: { type: 'string' },
+  export: { type: 'string' },
+  out: { type: 'string', short: 'o' },
+  offline: { type: 'boolean' },
+  alias: { type: 'string', multiple: true },
+  verbose: { type: 'boolean' },
+  download: { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;

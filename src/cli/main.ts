@@ -1,0 +1,82 @@
+// `loupe`: run, export and manage models from the command line (bundled as dist/cli.js, the package's `bin`).
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { USAGE, UsageError, parseCliArgs, type CliArgs } from './args';
+import { modelsCommand } from './models';
+import { CliError, exportTo, readNotebook, runCommand, type CliIO } from './run';
+
+function version(): string {
+  try {
+    return (JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'dev';
+  }
+}
+
+export async function main(argv: string[], io: CliIO): Promise<number> {
+  let args: CliArgs;
+  try {
+    args = parseCliArgs(argv);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      io.stderr.write(`loupe: ${e.message}\n\n${USAGE}`);
+      return 2;
+    }
+    throw e;
+  }
+  try {
+    switch (args.command) {
+      case 'help':
+        io.stdout.write(USAGE);
+        return 0;
+      case 'version':
+        io.stdout.write(`${version()}\n`);
+        return 0;
+      case 'run':
+        return await runCommand(args, io);
+      case 'export': {
+        const nbPath = resolve(io.cwd, args.notebook);
+        const nb = await readNotebook(nbPath);
+        const out = await exportTo(nb, args.export, nbPath, args.out ? resolve(io.cwd, args.out) : undefined);
+        io.stderr.write(`loupe: exported ${out}\n`);
+        io.stdout.write(out + '\n');
+        return 0;
+      }
+      case 'models':
+        return await modelsCommand(args, io);
+    }
+  } catch (e) {
+    if (e instanceof CliError) {
+      io.stderr.write(`loupe: ${e.message}\n`);
+      return e.exitCode;
+    }
+    io.stderr.write(`loupe: ${(e as Error).stack ?? String(e)}\n`);
+    return 1;
+  }
+}
+
+if (typeof require !== 'undefined' && require.main === module) {
+  const abort = new AbortController();
+  let interrupts = 0;
+  process.on('SIGINT', () => {
+    if (++interrupts > 1) process.exit(130);
+    process.stderr.write('\nloupe: interrupting (Ctrl+C again to quit now)…\n');
+    abort.abort();
+  });
+  main(process.argv.slice(2), {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    env: process.env,
+    cwd: process.cwd(),
+    hostScript: join(__dirname, 'host.js'),
+    signal: abort.signal,
+  }).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e: unknown) => {
+      process.stderr.write(`loupe: ${(e as Error).stack ?? String(e)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

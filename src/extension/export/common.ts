@@ -1,0 +1,159 @@
+// What the exporters read from a stored notebook: cells, Loupe results, errors and fallbacks.
+// Pure TypeScript (no `vscode`): used by the VS Code export command and the CLI.
+import { RESULT_MIME, isLoupeResult, type LoupeResult, type ModelInfo } from '../../common/result';
+import { decodeItem, type StoredCell, type StoredNotebook } from '../notebook/format';
+
+export const ERROR_MIME = 'application/vnd.code.notebook.error';
+
+export type ExportFormat = 'html' | 'md' | 'ipynb' | 'json';
+export const EXPORT_FORMATS: readonly ExportFormat[] = ['html', 'md', 'ipynb', 'json'];
+
+/** One file an exporter produces; `path` is relative to the folder of the main export file. */
+export interface ExportFile {
+  path: string;
+  data: Uint8Array;
+}
+
+export interface ExportOptions {
+  /** Folder of the notebook: relative image paths are resolved against it (session record hashes). */
+  notebookDir?: string;
+  /** Base name of the export, without extension (`tour` → `tour.md`, `tour_files/…`). */
+  name: string;
+  /** The notebook's file name, recorded in the export. */
+  notebookName?: string;
+}
+
+export interface CellError {
+  name: string;
+  message: string;
+}
+
+/** One output of a cell, as the exporters see it. */
+export type OutputView =
+  | { type: 'result'; result: LoupeResult; png?: Uint8Array; text?: string; metadata?: Record<string, unknown> }
+  | { type: 'error'; error: CellError }
+  | { type: 'other'; items: { mime: string; data: Uint8Array }[]; metadata?: Record<string, unknown> };
+
+export interface CellView {
+  /** 1-based position in the notebook (markdown cells counted), as the CLI's progress lines say. */
+  index: number;
+  cell: StoredCell;
+  outputs: OutputView[];
+}
+
+const utf8 = new TextDecoder();
+
+export function cellViews(nb: StoredNotebook): CellView[] {
+  return nb.cells.map((cell, i) => ({ index: i + 1, cell, outputs: cell.outputs.map(outputView) }));
+}
+
+function outputView(o: StoredCell['outputs'][number]): OutputView {
+  const err = o.items.find((it) => it.mime === ERROR_MIME);
+  if (err) {
+    const v = parseJson(decodeItem(err)) as Partial<CellError> | undefined;
+    return { type: 'error', error: { name: String(v?.name ?? 'Error'), message: String(v?.message ?? '') } };
+  }
+  const res = o.items.find((it) => it.mime === RESULT_MIME);
+  const value = res ? parseJson(decodeItem(res)) : undefined;
+  if (res && isLoupeResult(value)) {
+    const png = o.items.find((it) => it.mime === 'image/png');
+    const text = o.items.find((it) => it.mime === 'text/plain');
+    return { type: 'result', result: value, png: png ? decodeItem(png) : undefined, text: text ? utf8.decode(decodeItem(text)) : undefined, metadata: o.metadata };
+  }
+  return { type: 'other', items: o.items.map((it) => ({ mime: it.mime, data: decodeItem(it) })), metadata: o.metadata };
+}
+
+function parseJson(bytes: Uint8Array): unknown {
+  try {
+    return JSON.parse(utf8.decode(bytes));
+  } catch {
+    return undefined;
+  }
+}
+
+export function escapeHtml(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+}
+
+/** Backslash-escapes what Markdown could read as syntax (CommonMark allows escaping any ASCII punctuation). */
+export function escapeMarkdown(s: string): string {
+  return s
+    .replace(/[\\`*_{}[\]<>|~&]/g, (c) => '\\' + c)
+    .replace(/^(\s*)([-+#=>])/, '$1\\$2')
+    .replace(/^(\s*\d+)([.)])/, '$1\\$2');
+}
+
+/** Markdown text of a (possibly multi-line) string: escaped, paragraphs kept, single line breaks as hard breaks. */
+export function markdownText(s: string): string {
+  return s
+    .split(/(?:\r\n|\r|\n)[ \t]*(?:\r\n|\r|\n)+/)
+    .map((para) =>
+      para
+        .split(/\r\n|\r|\n/)
+        .map((line) => escapeMarkdown(line.trim()))
+        .filter((line) => line !== '')
+        .join('\\\n'),
+    )
+    .filter((p) => p !== '')
+    .join('\n\n');
+}
+
+export function dtypeLabel(dtype: ModelInfo['dtype']): string | undefined {
+  if (dtype === undefined) return undefined;
+  if (typeof dtype === 'string') return dtype;
+  const values = [...new Set(Object.values(dtype))];
+  return values.length === 1 ? values[0] : Object.entries(dtype).map(([k, v]) => `${k}: ${v}`).join(', ');
+}
+
+/** Short model name: registry ids and Hub repos as written, local folders by their last segment. */
+export function modelName(model: ModelInfo): string {
+  return /[\\/]/.test(model.id) && (model.id.startsWith('.') || model.id.startsWith('/') || model.id.startsWith('~') || /^[A-Za-z]:/.test(model.id))
+    ? model.id.replace(/[\\/]+$/, '').split(/[\\/]/).pop()!
+    : model.id;
+}
+
+/** `tiny-florence2 (cpu, q4)`. */
+export function modelLabel(model: ModelInfo | undefined): string {
+  if (!model) return '';
+  const extra = [model.provider, dtypeLabel(model.dtype)].filter(Boolean);
+  return `${modelName(model)}${extra.length ? ` (${extra.join(', ')})` : ''}`;
+}
+
+export const FIXTURE_NOTE = 'fixture model: a generated test model with scripted answers, not a real model';
+
+export function isFixtureResult(r: LoupeResult): boolean {
+  return r.kind === 'prompt' && r.model?.fixture === true;
+}
+
+/** `1.2 s`, `85 ms`. */
+export function formatMs(ms: number | undefined): string {
+  if (ms === undefined || !Number.isFinite(ms)) return '';
+  return ms >= 1000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms)} ms`;
+}
+
+/** One line describing a result's run: task, model, time, tokens. */
+export function resultSummary(r: LoupeResult): string {
+  const parts: string[] = [];
+  if (r.kind === 'prompt') parts.push(r.task);
+  if (r.model) parts.push(modelLabel(r.model));
+  if (r.timings.totalMs !== undefined) parts.push(formatMs(r.timings.totalMs));
+  if (r.timings.generatedTokens) parts.push(`${r.timings.generatedTokens} tok`);
+  if (r.timings.tokensPerSecond) parts.push(`${r.timings.tokensPerSecond} tok/s`);
+  if (r.params.seed !== undefined) parts.push(`seed ${r.params.seed}`);
+  return parts.join(' · ');
+}
+
+/** The notebook's title: its first Markdown heading, else the file name. */
+export function notebookTitle(nb: StoredNotebook, fallback: string): string {
+  for (const c of nb.cells) {
+    if (c.kind !== 'markdown') continue;
+    const m = /^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$/m.exec(c.source);
+    if (m) return m[1]!;
+  }
+  return fallback;
+}
+
+/** Image file name for the Markdown export's folder. */
+export function imageFileName(cellIndex: number, imageIndex: number, outputIndex = 0): string {
+  return `cell-${cellIndex}${outputIndex > 0 ? `-${outputIndex + 1}` : ''}-image-${imageIndex}.png`;
+}

@@ -1,0 +1,190 @@
+// One self-contained HTML file: images inline as data: URLs, regions as inline SVG over each image
+// (viewBox = the image's natural size, so boxes in original pixels scale with the display copy), label chips,
+// answers as escaped text, light and dark styles from prefers-color-scheme, and nothing loaded from anywhere.
+import { labelColor } from '../../common/colors';
+import type { LoupeResult, Region, ResultImage } from '../../common/result';
+import { parseCell } from '../cells/parser';
+import type { StoredNotebook } from '../notebook/format';
+import {
+  FIXTURE_NOTE,
+  cellViews,
+  escapeHtml,
+  isFixtureResult,
+  modelLabel,
+  notebookTitle,
+  resultSummary,
+  type CellView,
+  type ExportFile,
+  type ExportOptions,
+  type OutputView,
+} from './common';
+import { markdownToHtml } from './minimark';
+
+const CSS = `
+:root { color-scheme: light dark; --bg: #ffffff; --fg: #1f2328; --muted: #59636e; --border: #d1d9e0; --code-bg: #f6f8fa; --err: #cf222e; --warn: #9a6700; --fixture-bg: #fff8c5; --fixture-fg: #4d2d00; --fixture-border: #d4a72c; }
+@media (prefers-color-scheme: dark) {
+  :root { --bg: #0d1117; --fg: #e6edf3; --muted: #9198a1; --border: #3d444d; --code-bg: #151b23; --err: #ff7b72; --warn: #d29922; --fixture-bg: #3b2e00; --fixture-fg: #f2cc60; --fixture-border: #9e6a03; }
+}
+* { box-sizing: border-box; }
+body { margin: 0; background: var(--bg); color: var(--fg); font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; }
+main { max-width: 1000px; margin: 0 auto; padding: 24px 20px 64px; }
+header.doc { border-bottom: 1px solid var(--border); margin-bottom: 16px; padding-bottom: 8px; }
+header.doc .sub { color: var(--muted); font-size: 13px; }
+.cell { margin: 18px 0; }
+.cell.code { border: 1px solid var(--border); border-radius: 8px; padding: 12px 14px; }
+.cell-head { display: flex; gap: 8px; align-items: center; flex-wrap: wrap; color: var(--muted); font-size: 12px; margin-bottom: 6px; }
+pre, code { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 13px; }
+pre { background: var(--code-bg); padding: 8px 10px; border-radius: 6px; overflow-x: auto; margin: 0 0 10px; white-space: pre-wrap; }
+code { background: var(--code-bg); padding: 0 3px; border-radius: 4px; }
+pre code { padding: 0; background: none; }
+.images { display: flex; flex-wrap: wrap; gap: 12px; align-items: flex-start; }
+figure.shot { margin: 0; max-width: 100%; }
+.frame { position: relative; display: inline-block; line-height: 0; max-width: 100%; }
+.frame img { display: block; max-width: 100%; height: auto; border: 1px solid var(--border); }
+.frame svg.overlay { position: absolute; left: 0; top: 0; width: 100%; height: 100%; overflow: visible; pointer-events: none; }
+.frame .chip { position: absolute; transform: translateY(-100%); line-height: 1.3; font-size: 11px; color: #fff; padding: 0 4px; border-radius: 3px 3px 3px 0; white-space: nowrap; max-width: 40ch; overflow: hidden; text-overflow: ellipsis; pointer-events: none; }
+.frame .chip.inside { transform: none; border-radius: 0 0 3px 0; }
+figcaption { font-size: 12px; color: var(--muted); margin-top: 4px; line-height: 1.4; }
+.answer { white-space: pre-wrap; margin: 10px 0 6px; font-size: 15px; }
+.regions { margin: 6px 0 0; padding-left: 0; list-style: none; font-size: 13px; }
+.regions li { margin: 2px 0; }
+.regions .swatch { display: inline-block; width: 10px; height: 10px; border-radius: 2px; margin-right: 6px; vertical-align: baseline; }
+.regions .coords { color: var(--muted); font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 12px; }
+.error { color: var(--err); white-space: pre-wrap; margin: 6px 0; }
+.error strong { display: block; }
+.warning, .note { color: var(--warn); font-size: 13px; margin: 4px 0; }
+.badge { display: inline-block; font-size: 11px; font-weight: 600; border-radius: 10px; padding: 0 8px; border: 1px solid var(--border); }
+.badge.fixture { background: var(--fixture-bg); color: var(--fixture-fg); border-color: var(--fixture-border); }
+.badge.status-error { color: var(--err); border-color: var(--err); }
+.fixture-banner { background: var(--fixture-bg); color: var(--fixture-fg); border: 1px solid var(--fixture-border); border-radius: 6px; padding: 8px 12px; margin: 12px 0; }
+.md-image { color: var(--muted); }
+a { color: #0969da; }
+@media (prefers-color-scheme: dark) { a { color: #4493f8; } }
+`;
+
+/** Renders the notebook as one HTML file, `${name}.html`. */
+export function exportHtml(nb: StoredNotebook, opts: ExportOptions): ExportFile[] {
+  return [{ path: `${opts.name}.html`, data: new TextEncoder().encode(renderHtml(nb, opts)) }];
+}
+
+export function renderHtml(nb: StoredNotebook, opts: ExportOptions): string {
+  const views = cellViews(nb);
+  const title = notebookTitle(nb, opts.notebookName ?? opts.name);
+  const fixtures = views.flatMap((v) => v.outputs).filter((o) => o.type === 'result' && isFixtureResult(o.result)).length;
+  const body = views.map(renderCell).join('\n');
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="color-scheme" content="light dark">
+<meta name="generator" content="Loupe">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src data:; style-src 'unsafe-inline'">
+<title>${escapeHtml(title)}</title>
+<style>${CSS}</style>
+</head>
+<body>
+<main>
+<header class="doc"><div class="sub">Loupe notebook${opts.notebookName ? ` · ${escapeHtml(opts.notebookName)}` : ''}</div></header>
+${fixtures ? `<div class="fixture-banner" role="note" data-fixture-count="${fixtures}"><strong>Fixture models.</strong> ${fixtures} answer${fixtures === 1 ? '' : 's'} in this page come${fixtures === 1 ? 's' : ''} from generated test models with scripted answers, not from real models; each is marked <span class="badge fixture">fixture model</span>.</div>` : ''}
+${body}
+</main>
+</body>
+</html>
+`;
+}
+
+function renderCell(v: CellView): string {
+  if (v.cell.kind === 'markdown') return `<section class="cell markdown" id="cell-${v.index}">${markdownToHtml(v.cell.source)}</section>`;
+  const failed = v.outputs.some((o) => o.type === 'error' || (o.type === 'result' && o.result.status === 'error'));
+  const head = `<div class="cell-head"><span>cell ${v.index}</span>${failed ? '<span class="badge status-error">failed</span>' : ''}</div>`;
+  return `<section class="cell code" id="cell-${v.index}"${failed ? ' data-status="error"' : ''}>${head}<pre class="source"><code>${escapeHtml(v.cell.source)}</code></pre>${v.outputs.map((o) => renderOutput(o, asked(v.cell.source))).join('')}</section>`;
+}
+
+/** The `@region` boxes a cell asks about, drawn dashed so the reader sees what was referred to. */
+function asked(source: string): Region[] {
+  return parseCell(source).regions.map((r) => ({ image: r.image, label: '', kind: 'box', coords: [...r.box] }));
+}
+
+function renderOutput(o: OutputView, askedRegions: Region[]): string {
+  switch (o.type) {
+    case 'error':
+      return `<div class="error" role="alert"><strong>${escapeHtml(o.error.name)}</strong>${escapeHtml(o.error.message)}</div>`;
+    case 'other': {
+      const text = o.items.find((i) => i.mime === 'text/plain');
+      return text ? `<pre class="other">${escapeHtml(new TextDecoder().decode(text.data))}</pre>` : '';
+    }
+    case 'result':
+      return renderResult(o.result, o.result.kind === 'prompt' ? askedRegions : []);
+  }
+}
+
+function renderResult(r: LoupeResult, askedRegions: Region[]): string {
+  const parts: string[] = [];
+  const fixture = isFixtureResult(r);
+  if (r.kind === 'prompt') {
+    const summary = resultSummary(r);
+    parts.push(
+      `<div class="cell-head result-head" data-task="${escapeHtml(r.task)}">${fixture ? `<span class="badge fixture" data-fixture="true" title="${escapeHtml(FIXTURE_NOTE)}">fixture model</span>` : ''}<span>${escapeHtml(summary)}</span></div>`,
+    );
+  }
+  if (r.images.length) parts.push(`<div class="images">${r.images.map((img) => renderImage(img, r.regions.filter((g) => g.image === img.index), askedRegions.filter((g) => g.image === img.index))).join('')}</div>`);
+  if (r.kind === 'prompt' && r.answer) parts.push(`<div class="answer"${fixture ? ' data-fixture="true"' : ''}>${escapeHtml(r.answer)}</div>`);
+  if (r.regions.length) {
+    parts.push(
+      `<ul class="regions">${r.regions
+        .map(
+          (g) =>
+            `<li><span class="swatch" style="background:${labelColor(g.label)}"></span>${escapeHtml(g.label || g.kind)} <span class="coords">[${g.coords.map((c) => Math.round(c)).join(', ')}]${r.images.length > 1 ? ` image ${g.image}` : ''}</span></li>`,
+        )
+        .join('')}</ul>`,
+    );
+  }
+  for (const w of r.warnings) parts.push(`<div class="warning">${escapeHtml(w)}</div>`);
+  if (r.error && r.status === 'error') parts.push(`<div class="error">${escapeHtml(r.error)}</div>`);
+  return `<div class="result" data-kind="${r.kind}" data-status="${escapeHtml(r.status)}"${fixture ? ' data-fixture="true"' : ''}${r.model ? ` data-model="${escapeHtml(modelLabel(r.model))}"` : ''}>${parts.join('')}</div>`;
+}
+
+function renderImage(img: ResultImage, regions: Region[], askedRegions: Region[] = []): string {
+  const caption = `Image ${img.index}: ${img.source}${img.width ? ` (${img.width}×${img.height}${img.format ? ', ' + img.format.toUpperCase() : ''})` : ''}`;
+  if (img.error || !img.display) {
+    return `<figure class="shot missing" data-index="${img.index}"><div class="error">${escapeHtml(caption)}: ${escapeHtml(img.error ?? 'no image data')}</div></figure>`;
+  }
+  const d = img.display;
+  const W = img.width || d.width;
+  const H = img.height || d.height;
+  const pct = (v: number, of: number) => `${Math.round((v / of) * 100000) / 1000}%`;
+  const shapes: string[] = [];
+  const chips: string[] = [];
+  const r = Math.max(W, H) / 120;
+  regions.forEach((g, i) => {
+    const c = labelColor(g.label);
+    const p = g.coords;
+    const attrs = `class="region" data-region="${i}" data-label="${escapeHtml(g.label)}" data-kind="${g.kind}"`;
+    let lx = p[0] ?? 0;
+    let ly = p[1] ?? 0;
+    if (g.kind === 'box') shapes.push(`<rect ${attrs} x="${p[0]}" y="${p[1]}" width="${p[2]! - p[0]!}" height="${p[3]! - p[1]!}" fill="none" stroke="${c}" stroke-width="2.5" vector-effect="non-scaling-stroke"/>`);
+    else if (g.kind === 'quad') {
+      shapes.push(`<polygon ${attrs} points="${p.join(' ')}" fill="none" stroke="${c}" stroke-width="2.5" vector-effect="non-scaling-stroke"/>`);
+      lx = Math.min(...p.filter((_, k) => k % 2 === 0));
+      ly = Math.min(...p.filter((_, k) => k % 2 === 1));
+    } else shapes.push(`<circle ${attrs} cx="${p[0]}" cy="${p[1]}" r="${r}" fill="${c}" stroke="#fff" stroke-width="1.5" vector-effect="non-scaling-stroke"/>`);
+    if (g.label) {
+      const inside = ly < H * 0.06;
+      chips.push(`<span class="chip${inside ? ' inside' : ''}" data-region="${i}" style="left:${pct(lx, W)};top:${pct(ly, H)};background:${c}" title="${escapeHtml(g.label)}">${escapeHtml(g.label)}</span>`);
+    }
+  });
+  for (const g of askedRegions) {
+    const p = g.coords;
+    shapes.unshift(
+      `<rect class="asked" x="${p[0]}" y="${p[1]}" width="${p[2]! - p[0]!}" height="${p[3]! - p[1]!}" fill="none" stroke="#000" stroke-width="3.5" vector-effect="non-scaling-stroke" opacity="0.6"/><rect class="asked" data-asked="true" x="${p[0]}" y="${p[1]}" width="${p[2]! - p[0]!}" height="${p[3]! - p[1]!}" fill="none" stroke="#fff" stroke-width="2" stroke-dasharray="6 4" vector-effect="non-scaling-stroke"/>`,
+    );
+    chips.unshift(`<span class="chip asked${p[1]! < H * 0.06 ? ' inside' : ''}" style="left:${pct(p[0]!, W)};top:${pct(p[1]!, H)};background:#444">@region</span>`);
+  }
+  const overlay = shapes.length
+    ? `<svg class="overlay" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" preserveAspectRatio="none" aria-hidden="true">${shapes.join('')}</svg>${chips.join('')}`
+    : '';
+  const notes = (img.notes ?? []).map((n) => `<div class="note">${escapeHtml(n)}</div>`).join('');
+  return `<figure class="shot" data-index="${img.index}" data-natural-width="${W}" data-natural-height="${H}" style="width:${d.width}px"><div class="frame"><img src="data:${d.mime};base64,${d.data}" width="${d.width}" height="${d.height}" alt="${escapeHtml(caption)}">${overlay}</div><figcaption>${escapeHtml(caption)}${askedRegions.length ? ` · asked about ${askedRegions.length} region${askedRegions.length === 1 ? '' : 's'} (dashed)` : ''}${regions.length ? ` · ${regions.length} region${regions.length === 1 ? '' : 's'}` : ''}</figcaption>${notes}</figure>`;
+}
+

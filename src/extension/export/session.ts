@@ -1,0 +1,145 @@
+// A JSON record of a session: for every code cell that ran, the model (id, revision, dtype, provider), the
+// parameters and seed, the prompt, the images (paths and SHA-256 of their bytes), answers, regions and timings.
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { isAbsolute, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { LoupeResult, ModelInfo, Region, Task } from '../../common/result';
+import type { StoredNotebook } from '../notebook/format';
+import { cellViews, type CellError, type ExportFile, type ExportOptions } from './common';
+
+export const SESSION_VERSION = 1;
+
+export interface SessionImage {
+  index: number;
+  /** As written in the cell. */
+  source: string;
+  /** Absolute file path, for files. */
+  path?: string;
+  /** SHA-256 (hex) of the file's bytes as read now; null when it cannot be read (or is a URL). */
+  sha256: string | null;
+  width: number;
+  height: number;
+  format?: string;
+  modelWidth?: number;
+  modelHeight?: number;
+  error?: string;
+}
+
+export interface SessionCell {
+  cell: number;
+  kind: 'images' | 'prompt' | 'none';
+  source: string;
+  status: 'ok' | 'error' | 'running' | 'not-run';
+  task?: Task;
+  prompt?: string;
+  model?: ModelInfo;
+  params?: Record<string, number | boolean>;
+  seed?: number;
+  images: SessionImage[];
+  answer?: string;
+  answers?: { image: number; text: string }[];
+  regions: Region[];
+  timings: Record<string, number>;
+  warnings: string[];
+  errors: CellError[];
+  fixture?: boolean;
+}
+
+export interface SessionRecord {
+  loupeSession: typeof SESSION_VERSION;
+  notebook?: string;
+  exportedAt: string;
+  /** Every distinct model that answered, in order of first use. */
+  models: ModelInfo[];
+  /** True when any answer comes from a generated fixture model. */
+  fixture: boolean;
+  cells: SessionCell[];
+}
+
+export async function sessionRecord(nb: StoredNotebook, opts: ExportOptions & { now?: () => Date }): Promise<SessionRecord> {
+  const cells: SessionCell[] = [];
+  const models = new Map<string, ModelInfo>();
+  const hashes = new Map<string, Promise<string | null>>();
+  const hash = (path: string) => {
+    let h = hashes.get(path);
+    if (!h) {
+      h = readFile(path).then(
+        (b) => createHash('sha256').update(b).digest('hex'),
+        () => null,
+      );
+      hashes.set(path, h);
+    }
+    return h;
+  };
+  for (const v of cellViews(nb)) {
+    if (v.cell.kind !== 'code') continue;
+    const results = v.outputs.flatMap((o) => (o.type === 'result' ? [o.result] : []));
+    const errors = v.outputs.flatMap((o) => (o.type === 'error' ? [o.error] : []));
+    const r: LoupeResult | undefined = results.at(-1);
+    const images = await Promise.all(
+      (r?.images ?? []).map(async (img): Promise<SessionImage> => {
+        const path = localPath(img.source, opts.notebookDir);
+        return {
+          index: img.index,
+          source: img.source,
+          ...(path ? { path } : {}),
+          sha256: path ? await hash(path) : null,
+          width: img.width,
+          height: img.height,
+          ...(img.format ? { format: img.format } : {}),
+          ...(img.modelWidth ? { modelWidth: img.modelWidth, modelHeight: img.modelHeight } : {}),
+          ...(img.error ? { error: img.error } : {}),
+        };
+      }),
+    );
+    if (r?.model) {
+      const key = JSON.stringify([r.model.id, r.model.revision, r.model.provider, r.model.dtype]);
+      if (!models.has(key)) models.set(key, { id: r.model.id, revision: r.model.revision, dtype: r.model.dtype, provider: r.model.provider, ...(r.model.fixture ? { fixture: true } : {}) });
+    }
+    cells.push({
+      cell: v.index,
+      kind: r?.kind ?? 'none',
+      source: v.cell.source,
+      status: r?.status ?? (errors.length ? 'error' : 'not-run'),
+      ...(r?.kind === 'prompt'
+        ? {
+            task: r.task,
+            prompt: r.prompt ?? '',
+            ...(r.model ? { model: r.model } : {}),
+            params: r.params,
+            ...(typeof r.params.seed === 'number' ? { seed: r.params.seed } : {}),
+          }
+        : {}),
+      images,
+      ...(r?.kind === 'prompt' ? { answer: r.answer } : {}),
+      ...(r?.answers ? { answers: r.answers } : {}),
+      regions: r?.regions ?? [],
+      timings: r?.timings ?? {},
+      warnings: r?.warnings ?? [],
+      errors: [...errors, ...(r?.error && !errors.some((e) => e.message === r.error) ? [{ name: 'Error', message: r.error }] : [])],
+      ...(r?.kind === 'prompt' && r.model?.fixture ? { fixture: true } : {}),
+    });
+  }
+  const all = [...models.values()];
+  return {
+    loupeSession: SESSION_VERSION,
+    ...(opts.notebookName ? { notebook: opts.notebookName } : {}),
+    exportedAt: (opts.now?.() ?? new Date()).toISOString(),
+    models: all,
+    fixture: all.some((m) => m.fixture === true),
+    cells,
+  };
+}
+
+function localPath(source: string, baseDir: string | undefined): string | undefined {
+  if (/^https?:/i.test(source)) return undefined;
+  if (/^file:/i.test(source)) return fileURLToPath(source);
+  if (isAbsolute(source)) return source;
+  return baseDir ? resolve(baseDir, source) : undefined;
+}
+
+export async function exportSession(nb: StoredNotebook, opts: ExportOptions): Promise<ExportFile[]> {
+  const record = await sessionRecord(nb, opts);
+  return [{ path: `${opts.name}.session.json`, data: new TextEncoder().encode(JSON.stringify(record, null, 2) + '\n') }];
+}

@@ -1,0 +1,177 @@
+// Exports (HTML, Markdown + images, .ipynb, JSON session record) from a stored notebook with known results.
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { test } from 'node:test';
+import Ajv from 'ajv';
+import sharp from 'sharp';
+import { labelColor } from '../src/common/colors';
+import { RESULT_MIME, type LoupeResult } from '../src/common/result';
+import { escapeMarkdown, markdownText } from '../src/extension/export/common';
+import { exportNotebook, renderHtml, sessionRecord, toIpynb } from '../src/extension/export';
+import { markdownToHtml } from '../src/extension/export/minimark';
+import { ERROR_MIME } from '../src/extension/kernel/outputs';
+import type { StoredNotebook } from '../src/extension/notebook/format';
+import { spotPng } from './helpers/spot';
+
+const SCHEMA = join(import.meta.dirname, 'fixtures', 'nbformat', 'nbformat.v4.5.schema.json');
+
+/** The nbformat 4.5 schema (draft-04) compiled by Ajv 8: `$schema` dropped, non-strict (see the README next to it). */
+export function nbformatValidator() {
+  const schema = JSON.parse(readFileSync(SCHEMA, 'utf8')) as Record<string, unknown>;
+  delete schema.$schema;
+  const ajv = new Ajv({ strict: false, allErrors: true });
+  return ajv.compile(schema);
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'loupe-export-'));
+
+async function fixtureNotebook(): Promise<{ nb: StoredNotebook; png: Buffer }> {
+  const png = await spotPng(300, 200, [150, 50, 250, 150]);
+  writeFileSync(join(dir, 'spot.png'), png);
+  const display = await sharp(png).resize(150).png().toBuffer(); // a half-size display copy
+  const result: LoupeResult = {
+    version: 1,
+    kind: 'prompt',
+    status: 'ok',
+    task: 'ground',
+    model: { id: '/x/tiny-florence2', revision: 'local', dtype: 'q4', provider: 'cpu', fixture: true },
+    images: [{ index: 1, source: 'spot.png', width: 300, height: 200, format: 'png', display: { mime: 'image/png', data: display.toString('base64'), width: 150, height: 100 } }],
+    prompt: 'the <b>lamp</b>',
+    answer: 'the <script>alert(1)</script> *lamp* [x](http://evil.example)',
+    regions: [
+      { image: 1, label: 'the lamp', kind: 'box', coords: [150, 50, 250, 150] },
+      { image: 1, label: 'text', kind: 'quad', coords: [10, 10, 60, 10, 60, 40, 10, 40] },
+      { image: 1, label: '', kind: 'point', coords: [280, 180] },
+    ],
+    params: { seed: 7, max_new_tokens: 20 },
+    timings: { totalMs: 1234, generatedTokens: 12, tokensPerSecond: 85 },
+    warnings: ['a <warning>'],
+  };
+  const enc = (v: unknown) => ({ json: JSON.parse(JSON.stringify(v)) });
+  const nb: StoredNotebook = {
+    loupe: 1,
+    metadata: {},
+    cells: [
+      { kind: 'markdown', language: 'markdown', source: '# Export *test*\n\n<img src="http://evil.example/x.png"> and `code`', metadata: {}, outputs: [] },
+      {
+        kind: 'code',
+        language: 'loupe',
+        source: '@image spot.png\n@region [20, 20, 80, 60]\n@task ground\nthe <b>lamp</b>',
+        metadata: {},
+        outputs: [{ items: [{ mime: RESULT_MIME, ...enc(result) }, { mime: 'image/png', base64: png.toString('base64') }, { mime: 'text/plain', text: 'the lamp\nline 2' }], metadata: { loupe: { timings: { totalMs: 1234 } } } }],
+      },
+      { kind: 'code', language: 'loupe', source: '@image nope.png\n@task caption', metadata: {}, outputs: [{ items: [{ mime: ERROR_MIME, ...enc({ name: 'Bad input', message: 'image not found: nope.png\nsecond line', stack: '' }) }] }] },
+      { kind: 'code', language: 'loupe', source: '@image spot.png', metadata: {}, outputs: [] },
+    ],
+  };
+  return { nb, png };
+}
+
+test('ipynb: valid nbformat 4.5, markdown cells, prompt cells as code cells with png, text and Loupe JSON, errors as error outputs', async () => {
+  const { nb, png } = await fixtureNotebook();
+  const ipynb = toIpynb(nb);
+  const validate = nbformatValidator();
+  assert.ok(validate(ipynb), JSON.stringify(validate.errors, null, 1));
+  assert.deepEqual([ipynb.nbformat, ipynb.nbformat_minor], [4, 5]);
+  assert.deepEqual(
+    ipynb.cells.map((c) => c.cell_type),
+    ['markdown', 'code', 'code', 'code'],
+  );
+  assert.equal(new Set(ipynb.cells.map((c) => c.id)).size, 4, 'cell ids are unique');
+  const [md, ok, bad, notRun] = ipynb.cells;
+  assert.deepEqual(md!.source, ['# Export *test*\n', '\n', '<img src="http://evil.example/x.png"> and `code`']);
+  assert.equal(ok!.execution_count, 1);
+  const out = ok!.outputs![0]!;
+  assert.equal(out.output_type, 'display_data');
+  assert.equal(out.data!['image/png'], png.toString('base64'));
+  assert.deepEqual(out.data!['text/plain'], ['the lamp\n', 'line 2']);
+  assert.equal((out.data![RESULT_MIME] as { answer: string }).answer.includes('<script>'), true, 'Loupe JSON kept as is');
+  assert.deepEqual(bad!.outputs, [{ output_type: 'error', ename: 'Bad input', evalue: 'image not found: nope.png\nsecond line', traceback: ['image not found: nope.png', 'second line'] }]);
+  assert.equal(notRun!.execution_count, null);
+  // The schema really checks: a cell without an id is refused.
+  const broken = structuredClone(ipynb);
+  delete (broken.cells[0] as { id?: string }).id;
+  assert.equal(validate(broken), false);
+});
+
+test('Markdown: image links resolve to PNGs with the regions burned in; answers are escaped text', async () => {
+  const { nb } = await fixtureNotebook();
+  const nbPath = join(dir, 'note.loupe');
+  const res = await exportNotebook(nb, 'md', { notebookPath: nbPath });
+  assert.equal(res.path, join(dir, 'note.md'));
+  const md = readFileSync(res.path, 'utf8');
+  const links = [...md.matchAll(/!\[[^\]]*\]\(([^)]+)\)/g)].map((m) => m[1]!);
+  assert.deepEqual(links, ['note_files/cell-2-image-1.png']);
+  for (const l of links) assert.ok(existsSync(resolve(dirname(res.path), decodeURI(l))), `${l} exists`);
+  // The box's left edge at x = 150 natural = 75 in the display copy, in the label's colour.
+  const { data, info } = await sharp(join(dir, 'note_files', 'cell-2-image-1.png')).raw().toBuffer({ resolveWithObject: true });
+  assert.equal(info.width, 150);
+  const c = labelColor('the lamp');
+  const want = [1, 3, 5].map((k) => parseInt(c.slice(k, k + 2), 16));
+  const px = [...data.subarray((75 * info.width + 75) * info.channels, (75 * info.width + 75) * info.channels + 3)];
+  assert.ok(px.every((v, i) => Math.abs(v - want[i]!) < 40), `edge pixel ${px} vs ${want}`);
+  assert.doesNotMatch(md, /<script>/);
+  assert.ok(md.includes('the \\<script\\>alert(1)\\</script\\> \\*lamp\\* \\[x\\](http://evil.example)'), 'answer escaped');
+  assert.match(md, /- the lamp `\[150, 50, 250, 150\]`/);
+  assert.match(md, /\*\*\(fixture model\)\*\*/);
+  assert.ok(md.includes('> **Bad input:** image not found: nope.png\\\n> second line'), 'error as a quote');
+});
+
+test('HTML: one file, inline images, SVG overlays in natural pixels, escaped answers, fixture badge, dark mode', async () => {
+  const { nb } = await fixtureNotebook();
+  const html = renderHtml(nb, { name: 'note', notebookDir: dir, notebookName: 'note.loupe' });
+  assert.doesNotMatch(html, /<script/i, 'no script at all, answers and markdown escaped');
+  assert.match(html, /the &lt;script&gt;alert\(1\)&lt;\/script&gt; \*lamp\*/);
+  assert.match(html, /&lt;img src=&quot;http:\/\/evil\.example\/x\.png&quot;&gt;/, 'HTML in a markdown cell is shown as text');
+  const srcs = [...html.matchAll(/\ssrc="([^"]*)"/g)].map((m) => m[1]!);
+  assert.ok(srcs.length === 1 && srcs.every((s) => s.startsWith('data:image/png;base64,')), 'only inline images');
+  assert.doesNotMatch(html, /<link|@import|url\(/i);
+  assert.match(html, /<svg class="overlay"[^>]*viewBox="0 0 300 200"/);
+  assert.match(html, /<rect class="region"[^>]*x="150" y="50" width="100" height="100"/);
+  assert.match(html, /<polygon class="region"[^>]*points="10 10 60 10 60 40 10 40"/);
+  assert.match(html, /<circle class="region"[^>]*cx="280" cy="180"/);
+  assert.match(html, /<rect class="asked" data-asked="true" x="20" y="20" width="60" height="40"/, 'the @region asked about, dashed');
+  assert.match(html, /class="chip" data-region="0" style="left:50%;top:25%/);
+  assert.match(html, /prefers-color-scheme: dark/);
+  assert.match(html, /class="badge fixture"/);
+  assert.match(html, /class="fixture-banner"/);
+  assert.match(html, /<strong>Bad input<\/strong>image not found: nope\.png/);
+  assert.match(html, /<h1>Export <em>test<\/em><\/h1>/);
+});
+
+test('JSON session record: model, parameters, seed, prompt, images with SHA-256, answers, regions, timings', async () => {
+  const { nb, png } = await fixtureNotebook();
+  const rec = await sessionRecord(nb, { name: 'note', notebookDir: dir, notebookName: 'note.loupe', now: () => new Date(0) });
+  assert.equal(rec.exportedAt, '1970-01-01T00:00:00.000Z');
+  assert.equal(rec.fixture, true);
+  assert.deepEqual(rec.models, [{ id: '/x/tiny-florence2', revision: 'local', dtype: 'q4', provider: 'cpu', fixture: true }]);
+  const [c2, c3, c4] = rec.cells;
+  assert.equal(c2!.cell, 2);
+  assert.equal(c2!.seed, 7);
+  assert.equal(c2!.prompt, 'the <b>lamp</b>');
+  assert.deepEqual(c2!.params, { seed: 7, max_new_tokens: 20 });
+  assert.equal(c2!.images[0]!.path, join(dir, 'spot.png'));
+  assert.equal(c2!.images[0]!.sha256, createHash('sha256').update(png).digest('hex'));
+  assert.equal(c2!.regions.length, 3);
+  assert.equal(c2!.timings.totalMs, 1234);
+  assert.equal(c3!.status, 'error');
+  assert.deepEqual(c3!.errors, [{ name: 'Bad input', message: 'image not found: nope.png\nsecond line' }]);
+  assert.equal(c4!.status, 'not-run');
+  const written = await exportNotebook(nb, 'json', { notebookPath: join(dir, 'note.loupe') });
+  assert.equal(written.path, join(dir, 'note.session.json'));
+  assert.equal(JSON.parse(readFileSync(written.path, 'utf8')).cells.length, 3);
+});
+
+test('Markdown escaping and the mini Markdown renderer never let markup through', () => {
+  assert.equal(escapeMarkdown('a*b_[c](d)<e>#'), 'a\\*b\\_\\[c\\](d)\\<e\\>#');
+  assert.equal(escapeMarkdown('# h'), '\\# h');
+  assert.equal(escapeMarkdown('- x'), '\\- x');
+  assert.equal(escapeMarkdown('12. x'), '12\\. x');
+  assert.equal(markdownText('one\ntwo\n\nthree'), 'one\\\ntwo\n\nthree');
+  assert.equal(markdownToHtml('**bold** <i>x</i> [a](javascript:alert(1)) [b](https://e.x/)'), '<p><strong>bold</strong> &lt;i&gt;x&lt;/i&gt; [a](javascript:alert(1)) <a href="https://e.x/" rel="noreferrer">b</a></p>');
+  assert.equal(markdownToHtml('- a\n- `<b>`\n\n```\n<x>\n```'), '<ul><li>a</li><li><code>&lt;b&gt;</code></li></ul>\n<pre><code>&lt;x&gt;</code></pre>');
+  assert.equal(markdownToHtml('![alt](http://e.x/i.png)'), '<p><span class="md-image">[alt]</span></p>');
+});
