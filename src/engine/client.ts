@@ -1,5 +1,6 @@
 // Talks to the model host: starts it on demand, restarts it after a crash, kills it when a cancel is ignored.
 import { fork, type ChildProcess } from 'node:child_process';
+import { setPriority } from 'node:os';
 import type { GenerateRequest, GenerateResult, HostErrorCode, HostEvent, HostRequest, LoadedInfo, LoadRequest } from '../common/protocol';
 
 export class EngineError extends Error {
@@ -66,6 +67,12 @@ export class HostClient {
       serialization: 'advanced',
     });
     this.child = child;
+    // Inference saturates the cores; a lower priority keeps the editor (and the extension host) responsive.
+    try {
+      if (child.pid) setPriority(child.pid, 10);
+    } catch {
+      /* not permitted here: run at normal priority */
+    }
     const keep = (chunk: Buffer) => {
       for (const line of chunk.toString('utf8').split(/\r?\n/)) {
         if (!line.trim()) continue;

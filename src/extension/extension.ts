@@ -7,6 +7,7 @@ import { createController } from './kernel/controller';
 import { Kernel } from './kernel/kernel';
 import { registerExportCommand } from './notebook/exportCommand';
 import { registerImageCommands } from './notebook/imageCommands';
+import { registerRendererBridge } from './notebook/rendererBridge';
 import { LoupeSerializer } from './notebook/serializer';
 
 export function activate(context: vscode.ExtensionContext): void {
@@ -25,6 +26,7 @@ export function activate(context: vscode.ExtensionContext): void {
   context.subscriptions.push(createController(kernel, log));
   registerImageCommands(context);
   registerExportCommand(context);
+  registerRendererBridge(context, log);
 
   context.subscriptions.push(
     vscode.commands.registerCommand('loupe.newNotebook', async () => {

@@ -132,6 +132,7 @@ async function load(req: LoadRequest): Promise<LoadedInfo> {
     }
   }
   if (!model || !provider) throw new HostError('load-failed', `No execution provider could load ${req.info.id}: ${fallbacks.map((f) => `${f.device}: ${f.error}`).join('; ')}`);
+  if (req.family === 'qwen2_vl') fixTextOnlyRope(model, tf);
   const processor = (await tf.AutoProcessor.from_pretrained(req.folder, { local_files_only: true } as never)) as unknown as Processor;
   const info: LoadedInfo = { key: req.key, provider, fallbacks, dtype, loadMs: now() - t0, bytes: files.reduce((s, f) => s + statSync(f).size, 0) };
   const loaded: Loaded = { req, info, model, processor, family, config, encodeMs: 0 };
@@ -149,6 +150,28 @@ async function load(req: LoadRequest): Promise<LoadedInfo> {
   }
   models.set(req.key, loaded);
   return info;
+}
+
+type RopeIndex = (ids: unknown, mask: { dims: number[] } | null) => [unknown, { data: BigInt64Array; dims: number[] }];
+
+/**
+ * transformers.js 4.3.1 computes Qwen2-VL's text-only mrope delta as max + 1 + length, where the reference
+ * implementation has max + 1 − length: prompts without an image then decode at shifted positions.
+ * Probed first, so a fixed library is left alone.
+ */
+function fixTextOnlyRope(model: Model, tf: TF): void {
+  const m = model as unknown as { _get_text_only_rope_index?: RopeIndex };
+  const original = m._get_text_only_rope_index?.bind(model);
+  if (!original) return;
+  const probe = original(null, new tf.Tensor('int64', new BigInt64Array([1n, 1n, 1n]), [1, 3]) as never);
+  const shift = probe[1].data[0]! - 0n;
+  if (shift !== 6n) return;
+  m._get_text_only_rope_index = (ids, mask) => {
+    const [positions, deltas] = original(ids, mask);
+    if (!mask) return [positions, deltas];
+    const twice = 2n * BigInt(mask.dims.at(-1)!);
+    return [positions, new tf.Tensor('int64', BigInt64Array.from(deltas.data, (d) => d - twice), deltas.dims) as never];
+  };
 }
 
 function contextLimit(config: Record<string, unknown>): number | undefined {

@@ -1,0 +1,80 @@
+// Shared helpers for the benchmarks: summaries of repeated runs and child processes that answer messages.
+import { fork, type ChildProcess } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+export const BENCH = join(ROOT, 'bench');
+
+export interface Summary { median: number; min: number; max: number; n: number; values: number[] }
+
+export function summarize(values: number[]): Summary {
+  const s = [...values].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  const median = s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+  return { median, min: s[0]!, max: s.at(-1)!, n: s.length, values };
+}
+
+/** "median (min–max, n=…)" with `digits` decimals. */
+export function fmt(s: Summary, digits = 1, unit = ''): string {
+  const f = (v: number) => v.toFixed(digits);
+  return `${f(s.median)}${unit} (${f(s.min)}–${f(s.max)}, n=${s.n})`;
+}
+
+/** A TypeScript worker in its own Node process (tsx loader), talking by IPC messages. */
+export class Child {
+  readonly proc: ChildProcess;
+  private queue: ((m: Record<string, unknown>) => void)[] = [];
+  private failed: Error | undefined;
+
+  constructor(script: string, args: string[] = [], env: NodeJS.ProcessEnv = {}) {
+    this.proc = fork(join(BENCH, script), args, { execArgv: ['--import', 'tsx'], env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'pipe', 'ipc'] });
+    let err = '';
+    this.proc.stderr?.on('data', (d: Buffer) => {
+      const text = d.toString();
+      // Dawn's missing-Vulkan warning is noise on a CPU-only machine.
+      if (!/vulkan|Dawn|WebGPU/i.test(text)) err += text;
+    });
+    this.proc.on('message', (m: Record<string, unknown>) => {
+      if (m.type === 'error') this.failed = new Error(`${script}: ${String(m.message)}`);
+      this.queue.shift()?.(m);
+    });
+    this.proc.on('exit', (code) => {
+      if (code && !this.failed) this.failed = new Error(`${script} exited with ${code}: ${err.slice(-2000)}`);
+      for (const q of this.queue.splice(0)) q({ type: 'error', message: this.failed?.message ?? 'exited' });
+    });
+  }
+
+  /** Sends a message (or none) and waits for the next answer. */
+  next<T = Record<string, unknown>>(msg?: object): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push((m) => (m.type === 'error' ? reject(new Error(String(m.message))) : resolve(m as T)));
+      if (msg) this.proc.send(msg);
+    });
+  }
+
+  kill(): void {
+    this.proc.kill();
+  }
+}
+
+/** Longest event-loop stall while fn runs: perf_hooks histogram max and a 1 ms interval drift probe. */
+export async function withStallProbe<T>(fn: () => Promise<T>): Promise<{ result: T; maxStallMs: number; histMaxMs: number; p99Ms: number }> {
+  const { monitorEventLoopDelay } = await import('node:perf_hooks');
+  const h = monitorEventLoopDelay({ resolution: 1 });
+  h.enable();
+  let last = performance.now();
+  let worst = 0;
+  const probe = setInterval(() => {
+    const t = performance.now();
+    worst = Math.max(worst, t - last - 1);
+    last = t;
+  }, 1);
+  try {
+    const result = await fn();
+    return { result, maxStallMs: worst, histMaxMs: h.max / 1e6, p99Ms: h.percentile(99) / 1e6 };
+  } finally {
+    clearInterval(probe);
+    h.disable();
+  }
+}
