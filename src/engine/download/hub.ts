@@ -239,17 +239,21 @@ function nextLink(header: string | null, base: string): string | undefined {
   return undefined;
 }
 
-/** Lists every file of a repo at a revision through the Hub API, following pagination. */
-export async function listRepoFiles(o: ListRepoFilesOptions): Promise<HubFile[]> {
-  const revision = o.revision ?? 'main';
-  const ctx: HttpContext = {
+function httpContext(o: { endpoint: string; repo: string; revision?: string; token?: string; fetch?: typeof fetch; signal?: AbortSignal }): HttpContext {
+  return {
     endpoint: o.endpoint.replace(/\/+$/, ''),
     repo: o.repo,
-    revision,
+    revision: o.revision ?? 'main',
     token: resolveToken(o.token),
     fetchImpl: o.fetch ?? globalThis.fetch,
     signal: o.signal,
   };
+}
+
+/** Lists every file of a repo at a revision through the Hub API, following pagination. */
+export async function listRepoFiles(o: ListRepoFilesOptions): Promise<HubFile[]> {
+  const ctx = httpContext(o);
+  const revision = ctx.revision;
   const files: HubFile[] = [];
   let url: string | undefined = treeUrl(ctx.endpoint, o.repo, revision);
   for (let page = 0; url && page < 10_000; page++) {
@@ -384,15 +388,8 @@ function diskFull(file: string, dir: string, err: unknown): DownloadError {
  * verified are skipped. Writes `<destDir>/.loupe-manifest.json` when everything is in place.
  */
 export async function downloadFiles(o: DownloadFilesOptions): Promise<void> {
-  const revision = o.revision ?? 'main';
-  const ctx: HttpContext = {
-    endpoint: o.endpoint.replace(/\/+$/, ''),
-    repo: o.repo,
-    revision,
-    token: resolveToken(o.token),
-    fetchImpl: o.fetch ?? globalThis.fetch,
-    signal: o.signal,
-  };
+  const ctx = httpContext(o);
+  const revision = ctx.revision;
   const retries = o.retries ?? 4;
   const retryBaseMs = o.retryBaseMs ?? 500;
   const stallTimeoutMs = o.stallTimeoutMs ?? 60_000;
