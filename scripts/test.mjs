@@ -14,6 +14,10 @@ if (!existsSync(join(root, 'node_modules', '.package-lock.json'))) {
   run('npm', ['ci', '--no-audit', '--no-fund']);
 }
 run(process.execPath, ['esbuild.mjs']);
+// Chromium (renderer, export and end-to-end tests) and code-server (end-to-end) come from one idempotent script.
+if (!process.env.LOUPE_E2E_SKIP || !existsSync('/usr/bin/chromium')) {
+  run('bash', ['test/e2e/setup.sh']);
+}
 if (existsSync(join(root, 'scripts', 'fixtures.ts'))) {
   run(process.execPath, ['--import', 'tsx', 'scripts/fixtures.ts', '--if-missing']);
 }
