@@ -12,9 +12,8 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import onnxProto from 'onnx-proto';
+import { Graph, T } from './onnx-graph';
 
-const { onnx } = onnxProto;
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const FIXTURE = join(ROOT, 'test', 'fixtures', 'models', 'tiny-qwen2vl');
 export const BENCH_MODEL_DIR = join(ROOT, 'bench', '.models', 'bench-qwen2vl');
@@ -36,80 +35,6 @@ export const SHAPE = {
 const PATCH_DIM = 3 * 2 * 14 * 14; // 1176
 
 // ---------------------------------------------------------------------------------------------
-// ONNX graph builder (the approach of scripts/fixtures.ts).
-
-type Dim = number | string;
-const T = { FLOAT: 1, INT64: 7 } as const;
-
-interface Node { opType: string; input: string[]; output: string[]; name: string; attribute: object[] }
-
-class Graph {
-  private nodes: Node[] = [];
-  private inits: object[] = [];
-  private inputs: object[] = [];
-  private outputs: object[] = [];
-  private n = 0;
-  /** fp32 parameters in initializers (counted for the report). */
-  params = 0;
-
-  private fresh(p: string): string {
-    return `${p}_${this.n++}`;
-  }
-  private static valueInfo(name: string, elemType: number, dims: Dim[]) {
-    return { name, type: { tensorType: { elemType, shape: { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) } } } };
-  }
-  input(name: string, elemType: number, dims: Dim[]): string {
-    this.inputs.push(Graph.valueInfo(name, elemType, dims));
-    return name;
-  }
-  output(from: string, name: string, elemType: number, dims: Dim[]): void {
-    this.op('Identity', [from], {}, name);
-    this.outputs.push(Graph.valueInfo(name, elemType, dims));
-  }
-  f32(data: Float32Array | number[], dims: number[], name?: string, weight = false): string {
-    const n = name ?? this.fresh('cf');
-    const arr = data instanceof Float32Array ? data : Float32Array.from(data);
-    if (weight) this.params += arr.length;
-    this.inits.push({ name: n, dataType: T.FLOAT, dims, rawData: Buffer.from(arr.buffer, arr.byteOffset, arr.byteLength) });
-    return n;
-  }
-  i64(data: number[], dims: number[] = [data.length]): string {
-    const n = this.fresh('ci');
-    this.inits.push({ name: n, dataType: T.INT64, dims, rawData: Buffer.from(BigInt64Array.from(data.map(BigInt)).buffer) });
-    return n;
-  }
-  s64(v: number): string {
-    return this.i64([v], []);
-  }
-  op(type: string, inputs: string[], attrs: Record<string, number | number[]> = {}, out?: string): string {
-    const name = out ?? this.fresh(type.toLowerCase());
-    const attribute = Object.entries(attrs).map(([k, v]) =>
-      Array.isArray(v) ? { name: k, type: 7, ints: v } : Number.isInteger(v) && k !== 'epsilon' ? { name: k, type: 2, i: v } : { name: k, type: 1, f: v });
-    this.nodes.push({ opType: type, input: inputs, output: [name], name: this.fresh(`n_${type}`), attribute });
-    return name;
-  }
-  add(a: string, b: string) { return this.op('Add', [a, b]); }
-  sub(a: string, b: string) { return this.op('Sub', [a, b]); }
-  mul(a: string, b: string) { return this.op('Mul', [a, b]); }
-  mm(a: string, b: string) { return this.op('MatMul', [a, b]); }
-  unsq(x: string, axes: number[]) { return this.op('Unsqueeze', [x, this.i64(axes)]); }
-  reshape(x: string, shape: number[]) { return this.op('Reshape', [x, this.i64(shape)]); }
-  tr(x: string, perm: number[]) { return this.op('Transpose', [x], { perm }); }
-  slice(x: string, start: number, end: number, axis: number) { return this.op('Slice', [x, this.i64([start]), this.i64([end]), this.i64([axis])]); }
-  cast(x: string, to: number) { return this.op('Cast', [x], { to }); }
-
-  encode(name: string): Uint8Array {
-    const model = onnx.ModelProto.create({
-      irVersion: 8,
-      producerName: 'loupe-bench-model',
-      producerVersion: '1',
-      docString: `Loupe benchmark model: ${name} (seeded random fp32 weights)`,
-      opsetImport: [{ domain: '', version: 17 }],
-      graph: { name, node: this.nodes, initializer: this.inits, input: this.inputs, output: this.outputs } as never,
-    });
-    return onnx.ModelProto.encode(model).finish();
-  }
-}
 
 /** Deterministic uniform weights with std 1/sqrt(fanIn) (xorshift32). */
 function rng(seed: number) {
@@ -280,7 +205,7 @@ export function generateBenchModel(dir = BENCH_MODEL_DIR): BenchModelInfo {
   const bytes = { decoder: 0, embed: 0, vision: 0 };
   const params = { decoder: 0, embed: 0, vision: 0 };
   const write = (name: string, key: keyof typeof bytes, built: { g: Graph; params: number }) => {
-    const buf = built.g.encode(name);
+    const buf = built.g.encode(name, { producer: 'loupe-bench-model', doc: `Loupe benchmark model: ${name} (seeded random fp32 weights)` });
     writeFileSync(join(dir, 'onnx', `${name}.onnx`), buf);
     bytes[key] = buf.byteLength;
     params[key] = built.params;
@@ -302,7 +227,8 @@ export function generateBenchModel(dir = BENCH_MODEL_DIR): BenchModelInfo {
 
 /** Stamp: the generator's own source; regenerated when it changes. */
 function stamp(): string {
-  return createHash('sha256').update(readFileSync(fileURLToPath(import.meta.url))).digest('hex');
+  const builder = readFileSync(join(dirname(fileURLToPath(import.meta.url)), 'onnx-graph.ts'));
+  return createHash('sha256').update(readFileSync(fileURLToPath(import.meta.url))).update(builder).digest('hex');
 }
 
 export function ensureBenchModel(dir = BENCH_MODEL_DIR): BenchModelInfo {

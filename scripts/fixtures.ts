@@ -11,9 +11,8 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import onnxProto from 'onnx-proto';
+import { Graph, T } from './onnx-graph';
 
-const { onnx } = onnxProto;
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const OUT = join(ROOT, 'test', 'fixtures', 'models');
@@ -22,118 +21,6 @@ const STAMP = join(OUT, '.fixtures-stamp');
 export const VARIANT_SUFFIXES: Record<string, string> = { q4: '_q4', q8: '_quantized' };
 
 // ---------------------------------------------------------------------------------------------
-// Minimal ONNX graph builder on top of onnx-proto (protobufjs classes).
-
-type Dim = number | string;
-const T = { FLOAT: 1, INT64: 7, BOOL: 9 } as const;
-const OPSET = 17;
-
-class Graph {
-  private nodes: any[] = [];
-  private inits: any[] = [];
-  private inputs: any[] = [];
-  private outputs: any[] = [];
-  private n = 0;
-
-  private fresh(p: string): string {
-    return `${p}_${this.n++}`;
-  }
-
-  private static valueInfo(name: string, elemType: number, dims: Dim[]) {
-    return {
-      name,
-      type: {
-        tensorType: {
-          elemType,
-          shape: { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) },
-        },
-      },
-    };
-  }
-
-  input(name: string, elemType: number, dims: Dim[]): string {
-    this.inputs.push(Graph.valueInfo(name, elemType, dims));
-    return name;
-  }
-
-  output(from: string, name: string, elemType: number, dims: Dim[]): void {
-    this.op('Identity', [from], {}, name);
-    this.outputs.push(Graph.valueInfo(name, elemType, dims));
-  }
-
-  private tensor(dataType: number, dims: number[], raw: Buffer, name: string) {
-    return { name, dataType, dims, rawData: raw };
-  }
-
-  f32(data: ArrayLike<number>, dims: number[]): string {
-    const name = this.fresh('cf');
-    this.inits.push(this.tensor(T.FLOAT, dims, Buffer.from(Float32Array.from(data).buffer), name));
-    return name;
-  }
-
-  i64(data: ArrayLike<number>, dims: number[] = [data.length]): string {
-    const name = this.fresh('ci');
-    const arr = BigInt64Array.from(Array.from(data, (v) => BigInt(v)));
-    this.inits.push(this.tensor(T.INT64, dims, Buffer.from(arr.buffer), name));
-    return name;
-  }
-
-  /** Scalar int64 constant. */
-  s64(v: number): string {
-    return this.i64([v], []);
-  }
-
-  op(type: string, inputs: string[], attrs: Record<string, number | number[] | string> = {}, out?: string): string {
-    const name = out ?? this.fresh(type.toLowerCase());
-    const attribute = Object.entries(attrs).map(([k, v]) => {
-      if (Array.isArray(v)) return { name: k, type: 7, ints: v };
-      if (typeof v === 'string') return { name: k, type: 3, s: Buffer.from(v) };
-      if (Number.isInteger(v) && !['alpha', 'beta'].includes(k)) return { name: k, type: 2, i: v };
-      return { name: k, type: 1, f: v };
-    });
-    this.nodes.push({ opType: type, input: inputs, output: [name], name: this.fresh(`n_${type}`), attribute });
-    return name;
-  }
-
-  // Convenience wrappers (opset 17 semantics).
-  cast(x: string, to: number) { return this.op('Cast', [x], { to }); }
-  unsq(x: string, axes: number[]) { return this.op('Unsqueeze', [x, this.i64(axes)]); }
-  sq(x: string, axes: number[]) { return this.op('Squeeze', [x, this.i64(axes)]); }
-  add(a: string, b: string) { return this.op('Add', [a, b]); }
-  sub(a: string, b: string) { return this.op('Sub', [a, b]); }
-  mul(a: string, b: string) { return this.op('Mul', [a, b]); }
-  div(a: string, b: string) { return this.op('Div', [a, b]); }
-  /** x[..., c] for the last axis. */
-  ch(x: string, c: number) { return this.op('Gather', [x, this.s64(c)], { axis: -1 }); }
-  slice(x: string, start: number, end: number, axis: number) {
-    return this.op('Slice', [x, this.i64([start]), this.i64([end]), this.i64([axis])]);
-  }
-  rsum(x: string, axes: number[], keepdims: number) {
-    return this.op('ReduceSum', [x, this.i64(axes)], { keepdims });
-  }
-  rmax(x: string, axes: number[], keepdims: number) { return this.op('ReduceMax', [x], { axes, keepdims }); }
-  rmin(x: string, axes: number[], keepdims: number) { return this.op('ReduceMin', [x], { axes, keepdims }); }
-  boolF(x: string) { return this.cast(x, T.FLOAT); }
-
-  encode(name: string, meta: Record<string, string>): Uint8Array {
-    const model = onnx.ModelProto.create({
-      irVersion: 8,
-      producerName: 'loupe-fixtures',
-      producerVersion: '1',
-      docString: `Loupe scripted fixture: ${name}`,
-      opsetImport: [{ domain: '', version: OPSET }],
-      metadataProps: Object.entries(meta).map(([key, value]) => ({ key, value })),
-      graph: {
-        name,
-        node: this.nodes,
-        initializer: this.inits,
-        input: this.inputs,
-        output: this.outputs,
-      } as any,
-    });
-    return onnx.ModelProto.encode(model).finish();
-  }
-}
 
 // ---------------------------------------------------------------------------------------------
 // Tiny byte-level BPE tokenizers.
@@ -782,10 +669,10 @@ function writeJson(dir: string, name: string, obj: unknown): void {
 
 function writeOnnx(dir: string, name: string, g: Graph, fixture: string): void {
   mkdirSync(join(dir, 'onnx'), { recursive: true });
-  writeFileSync(join(dir, 'onnx', `${name}.onnx`), g.encode(name, { 'loupe.fixture': fixture, 'loupe.dtype': 'fp32' }));
+  writeFileSync(join(dir, 'onnx', `${name}.onnx`), g.encode(name, { producer: 'loupe-fixtures', doc: `Loupe scripted fixture: ${name}`, meta: { 'loupe.fixture': fixture, 'loupe.dtype': 'fp32' } }));
   for (const [dtype, suffix] of Object.entries(VARIANT_SUFFIXES)) {
     // Same scripted graph; only the metadata differs (real quantization would not change a one-hot script).
-    writeFileSync(join(dir, 'onnx', `${name}${suffix}.onnx`), g.encode(name, { 'loupe.fixture': fixture, 'loupe.dtype': dtype }));
+    writeFileSync(join(dir, 'onnx', `${name}${suffix}.onnx`), g.encode(name, { producer: 'loupe-fixtures', doc: `Loupe scripted fixture: ${name}`, meta: { 'loupe.fixture': fixture, 'loupe.dtype': dtype } }));
   }
 }
 
@@ -1208,8 +1095,10 @@ async function buildQwen(dir: string): Promise<string[]> {
 }
 
 async function main(): Promise<void> {
+  // The graph builder shapes the files too: a change in either script regenerates them.
   const self = readFileSync(fileURLToPath(import.meta.url));
-  const stamp = createHash('sha256').update(self).digest('hex');
+  const builder = readFileSync(join(dirname(fileURLToPath(import.meta.url)), 'onnx-graph.ts'));
+  const stamp = createHash('sha256').update(self).update(builder).digest('hex');
   const dirs = ['tiny-florence2', 'tiny-qwen2vl'].map((d) => join(OUT, d));
   if (process.argv.includes('--if-missing') && existsSync(STAMP) && readFileSync(STAMP, 'utf8').trim() === stamp &&
     dirs.every((d) => existsSync(join(d, 'onnx', 'decoder_model_merged.onnx')))) {
