@@ -220,3 +220,13 @@ test('a custom registry entry names a folder and selects the MM1.5 box dialect',
   assert.doesNotMatch(r.raw, /box_start/);
   assert.equal(r.text, 'A tiny fixture image with a bright region.');
 });
+
+test('a long answer streams in pieces that add up to the decoded text', async () => {
+  const c = newClient();
+  await c.load(qwenLoad());
+  const deltas: string[] = [];
+  // Seed 15 samples 300 random tokens, among them multi-byte characters split across tokens at a streamer flush.
+  const r = await c.generate(gen('qwen', 'ask', 'Hi', [], { params: { max_new_tokens: 300, do_sample: true, temperature: 1e6, top_k: 5000, top_p: 1, seed: 15 } }), { onDelta: (t) => deltas.push(t) });
+  assert.equal(r.stats.generatedTokens, 300);
+  assert.equal(deltas.join(''), r.raw.replace(/<\|[a-z_]+\|>/g, ''));
+});

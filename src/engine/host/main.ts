@@ -152,6 +152,33 @@ async function load(req: LoadRequest): Promise<LoadedInfo> {
   return info;
 }
 
+/** Tokens a streamer may hold before it flushes, so decoding stays O(1) per token on long answers. */
+const STREAM_WINDOW = 64;
+let Bounded: TF['TextStreamer'] | undefined;
+
+/**
+ * TextStreamer re-decodes every token since the last newline on each new token: quadratic on a long OCR answer
+ * without line breaks. This one also flushes after STREAM_WINDOW tokens.
+ */
+function boundedStreamer(tf: TF): TF['TextStreamer'] {
+  if (Bounded) return Bounded;
+  class BoundedTextStreamer extends tf.TextStreamer {
+    override put(value: bigint[][]): void {
+      super.put(value);
+      const self = this as unknown as { token_cache?: bigint[]; print_len: number; tokenizer: { decode(ids: bigint[], o: object): string }; decode_kwargs: object };
+      if (!Array.isArray(self.token_cache) || self.token_cache.length < STREAM_WINDOW) return;
+      const text = self.tokenizer.decode(self.token_cache, self.decode_kwargs);
+      // A character split across tokens decodes to U+FFFD until its last byte arrives: never cut there.
+      if (text.endsWith('\uFFFD')) return;
+      this.on_finalized_text(text.slice(self.print_len), false);
+      self.token_cache = [];
+      self.print_len = 0;
+    }
+  }
+  Bounded = BoundedTextStreamer as unknown as TF['TextStreamer'];
+  return Bounded;
+}
+
 type RopeIndex = (ids: unknown, mask: { dims: number[] } | null) => [unknown, { data: BigInt64Array; dims: number[] }];
 
 /**
@@ -209,7 +236,7 @@ async function generate(req: GenerateRequest): Promise<GenerateResult> {
   running.set(req.id, stopper);
   let first = 0;
   let generated = 0;
-  const streamer = new tf.TextStreamer(m.processor.tokenizer as never, {
+  const streamer = new (boundedStreamer(tf))(m.processor.tokenizer as never, {
     skip_prompt: true,
     skip_special_tokens: true,
     callback_function: (text: string) => {
