@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
+import { intraOpThreads } from '../src/engine/host/threads';
 
 interface RunMsg {
   type: 'run';
@@ -18,7 +19,8 @@ const cfg = JSON.parse(readFileSync(join(folder, 'config.json'), 'utf8')) as Rec
 const L = cfg.num_hidden_layers!;
 const KV = cfg.num_key_value_heads!;
 const HD = cfg.hidden_size! / cfg.num_attention_heads!;
-const opts: ort.InferenceSession.SessionOptions = { executionProviders: ['cpu'], logSeverityLevel: 3 };
+// The same thread count as Loupe's model host, so B1 compares the engines, not the thread pools.
+const opts: ort.InferenceSession.SessionOptions = { executionProviders: ['cpu'], logSeverityLevel: 3, intraOpNumThreads: intraOpThreads() };
 
 async function main(): Promise<void> {
   const t0 = performance.now();

@@ -4,6 +4,7 @@
 import { qwen2vl } from '../src/engine/families/chat';
 import type { Processor, Tensor } from '../src/engine/families/types';
 import { withStallProbe } from './common';
+import { intraOpThreads } from '../src/engine/host/threads';
 
 interface RunMsg { type: 'run'; prompt: string; newTokens: number }
 type Fn = (...a: unknown[]) => unknown;
@@ -27,7 +28,7 @@ async function main(): Promise<void> {
     }
   };
   const t0 = performance.now();
-  const model = (await tf.AutoModelForImageTextToText.from_pretrained(folder, { device: 'cpu', dtype: 'fp32', local_files_only: true } as never)) as unknown as { generate(a: object): Promise<Tensor> };
+  const model = (await tf.AutoModelForImageTextToText.from_pretrained(folder, { device: 'cpu', dtype: 'fp32', local_files_only: true, session_options: { intraOpNumThreads: intraOpThreads() } } as never)) as unknown as { generate(a: object): Promise<Tensor> };
   const processor = (await tf.AutoProcessor.from_pretrained(folder, { local_files_only: true } as never)) as unknown as Processor;
   const tok = processor.tokenizer as unknown as { decode: Fn };
   let inDecode = 0;

@@ -8,6 +8,7 @@ import { FAMILIES } from '../families';
 import { TaskRefused, type FamilyImage, type FamilyModule, type Processor, type Tensor } from '../families/types';
 import { chooseDtype, onnxFilesFor } from './dtypes';
 import { ImageInputError, prepareImage } from './images';
+import { intraOpThreads } from './threads';
 
 type TF = typeof import('@huggingface/transformers');
 type Provider = Exclude<Device, 'auto'>;
@@ -120,7 +121,7 @@ async function load(req: LoadRequest): Promise<LoadedInfo> {
     files = onnxFilesFor(req.folder, family.modules, dtype);
     await checkFiles(req.folder, files);
     try {
-      model = (await tf.AutoModelForImageTextToText.from_pretrained(req.folder, { device, dtype, local_files_only: true } as never)) as unknown as Model;
+      model = (await tf.AutoModelForImageTextToText.from_pretrained(req.folder, { device, dtype, local_files_only: true, session_options: { intraOpNumThreads: intraOpThreads() } } as never)) as unknown as Model;
       provider = device;
       break;
     } catch (e) {
