@@ -3,6 +3,7 @@ import * as vscode from 'vscode';
 import { NOTEBOOK_TYPE } from '../common/result';
 import { EngineService } from './engine/service';
 import { DEFAULT_MAX_PIXELS } from './images/load';
+import { loadSharp } from './images/sharp';
 import { createController } from './kernel/controller';
 import { Kernel } from './kernel/kernel';
 import { registerExportCommand } from './notebook/exportCommand';
@@ -27,6 +28,14 @@ export function activate(context: vscode.ExtensionContext): void {
   registerImageCommands(context);
   registerExportCommand(context);
   registerRendererBridge(context, log);
+
+  // Loading sharp's native library blocks the extension host for a moment: do it when a Loupe notebook
+  // opens, not while its first cell runs.
+  const warm = (nb: vscode.NotebookDocument) => {
+    if (nb.notebookType === NOTEBOOK_TYPE) setTimeout(() => void loadSharp().catch(() => undefined), 500);
+  };
+  vscode.workspace.notebookDocuments.forEach(warm);
+  context.subscriptions.push(vscode.workspace.onDidOpenNotebookDocument(warm));
 
   context.subscriptions.push(
     vscode.commands.registerCommand('loupe.newNotebook', async () => {

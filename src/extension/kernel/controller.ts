@@ -36,20 +36,30 @@ export function createController(kernel: Kernel, log?: vscode.LogOutputChannel):
             const exec = controller.createNotebookCellExecution(cell);
             const abort = new AbortController();
             exec.token.onCancellationRequested(() => abort.abort());
-            // The extension host must never stall while a cell runs: measure it, and log the worst delay.
-            const delay = monitorEventLoopDelay({ resolution: 10 });
+            // The extension host must never stall while a model generates: measure that phase (the whole cell for
+            // image cells), and log the worst delay.
+            const whole = monitorEventLoopDelay({ resolution: 10 });
+            const generation = monitorEventLoopDelay({ resolution: 10 });
+            const report = (h: ReturnType<typeof monitorEventLoopDelay>, phase: string) =>
+              log?.info(`cell ${cell.index + 1}: extension host event loop max-delay-ms=${(h.max / 1e6).toFixed(1)} p99-ms=${(h.percentile(99) / 1e6).toFixed(1)} phase=${phase}`);
             return {
               signal: abort.signal,
               start(order: number) {
                 exec.executionOrder = order;
                 exec.start(Date.now());
-                delay.enable();
+                whole.enable();
               },
               replaceOutputs: (outputs: OutputSpec[]) => Promise.resolve(exec.replaceOutput(outputs.map(toCellOutput))),
+              generating(on: boolean) {
+                if (on) generation.enable();
+                else generation.disable();
+              },
               end(success: boolean | undefined) {
                 exec.end(success, Date.now());
-                delay.disable();
-                if (delay.count > 0) log?.info(`cell ${cell.index + 1}: extension host event loop max-delay-ms=${(delay.max / 1e6).toFixed(1)} p99-ms=${(delay.percentile(99) / 1e6).toFixed(1)}`);
+                whole.disable();
+                generation.disable();
+                if (generation.count > 0) report(generation, 'generation');
+                else if (whole.count > 0) report(whole, 'cell');
               },
             };
           },

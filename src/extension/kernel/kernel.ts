@@ -12,6 +12,8 @@ export interface CellExecution {
   end(success: boolean | undefined): void;
   /** Signalled when the user interrupts this cell or the notebook. */
   readonly signal: AbortSignal;
+  /** Told when the model starts and stops generating (for responsiveness measurements). */
+  generating?(on: boolean): void;
 }
 
 export interface KernelCell {
@@ -25,8 +27,15 @@ export interface KernelCell {
   createExecution(): CellExecution;
 }
 
+export interface PromptContext {
+  baseDir: string | undefined;
+  signal: AbortSignal;
+  replaceOutputs(outputs: OutputSpec[]): Promise<void>;
+  generating?(on: boolean): void;
+}
+
 export interface PromptRunner {
-  run(cell: ParsedCell, ctx: { baseDir: string | undefined; signal: AbortSignal; replaceOutputs(outputs: OutputSpec[]): Promise<void> }): Promise<boolean>;
+  run(cell: ParsedCell, ctx: PromptContext): Promise<boolean>;
 }
 
 export interface KernelDeps {
@@ -136,7 +145,7 @@ export class Kernel {
       exec.end(true);
       return;
     }
-    const ok = await this.deps.prompts.run(parsed, { baseDir: cell.baseDir, signal: job.abort.signal, replaceOutputs: (o) => exec.replaceOutputs(o) });
+    const ok = await this.deps.prompts.run(parsed, { baseDir: cell.baseDir, signal: job.abort.signal, replaceOutputs: (o) => exec.replaceOutputs(o), generating: (on) => exec.generating?.(on) });
     exec.end(job.abort.signal.aborted ? undefined : ok);
   }
 

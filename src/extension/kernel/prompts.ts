@@ -9,7 +9,7 @@ import { resolveModel, type CustomModel, type ResolvedModel } from '../../engine
 import type { ParsedCell } from '../cells/parser';
 import { loadImage, readImageBytes, resolveImagePath, type ImageResult } from '../images/load';
 import { burnRegions } from './burn';
-import type { PromptRunner } from './kernel';
+import type { PromptContext, PromptRunner } from './kernel';
 import { errorOutput, jsonItem, resultOutput, textItem, toResultImages, type OutputSpec } from './outputs';
 
 export interface EngineSettings {
@@ -35,7 +35,8 @@ export interface EngineDeps {
   now?: () => number;
 }
 
-const STREAM_INTERVAL_MS = 80;
+// Each update is serialized by VS Code in the extension host: a few per second read as live without costing it.
+const STREAM_INTERVAL_MS = 150;
 const PER_IMAGE: readonly Task[] = ['caption', 'detailed-caption', 'ocr', 'ocr-regions', 'detect', 'ground'];
 
 interface Run {
@@ -62,7 +63,7 @@ export function planRuns(cell: ParsedCell, multiImage: boolean, modelId: string)
 export class EnginePromptRunner implements PromptRunner {
   constructor(private readonly deps: EngineDeps) {}
 
-  async run(cell: ParsedCell, ctx: { baseDir: string | undefined; signal: AbortSignal; replaceOutputs(outputs: OutputSpec[]): Promise<void> }): Promise<boolean> {
+  async run(cell: ParsedCell, ctx: PromptContext): Promise<boolean> {
     const now = this.deps.now ?? Date.now;
     const t0 = now();
     const s = this.deps.settings();
@@ -128,6 +129,7 @@ export class EnginePromptRunner implements PromptRunner {
         pushing = pushing.then(() => ctx.replaceOutputs([update])).catch(() => undefined);
       };
       push(true);
+      ctx.generating?.(true);
       for (const run of runs) {
         if (ctx.signal.aborted) break;
         const prefix = runs.length > 1 ? `${result.answer ? '\n\n' : ''}Image ${run.images[0]}: ` : '';
@@ -167,6 +169,7 @@ export class EnginePromptRunner implements PromptRunner {
         result.params.seed = gen.seed;
         if (gen.interrupted) result.warnings.push('Interrupted: the answer is incomplete.');
       }
+      ctx.generating?.(false);
       await pushing;
       if (answers.length) result.answers = answers;
       const sum = (k: keyof GenerateResult['stats']) => round(stats.reduce((a, x) => a + (x[k] ?? 0), 0));
@@ -185,10 +188,16 @@ export class EnginePromptRunner implements PromptRunner {
       await ctx.replaceOutputs([await finalOutput(result, loaded)]);
       return !ctx.signal.aborted;
     } catch (e) {
+      ctx.generating?.(false);
       const err = e as Error & { code?: string };
       result.status = 'error';
-      result.error = err.message;
       result.timings.totalMs = round(now() - t0);
+      // Unreadable images already say why, each under its own image: one message, not three.
+      if (result.images.some((i) => i.error)) {
+        await ctx.replaceOutputs([await finalOutput(result, loaded)]);
+        return false;
+      }
+      result.error = err.message;
       const outputs: OutputSpec[] = [errorOutput(errorTitle(err), err.message)];
       if (result.images.length || result.answer) outputs.push(await finalOutput(result, loaded));
       await ctx.replaceOutputs(outputs);

@@ -1,0 +1,140 @@
+// The temporary workspace the e2e scenarios run in, and the shared steps before a workbench starts:
+// setup.sh, the VSIX, fixture models aliased to the registry ids, generated test images and notebooks.
+import { spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { pngDeclaring } from '../helpers/images';
+import { REPO_ROOT } from './harness';
+
+export const CONTROLLER_LABEL = 'Loupe (local model)';
+export const SKIP = process.env.LOUPE_E2E_SKIP ? 'LOUPE_E2E_SKIP is set' : false;
+
+/** The generated spot image: dark, one white rectangle at SPOT_BOX (aligned to the fixture's 24×24 patch grid). */
+export const SPOT_SIZE = { width: 600, height: 400 } as const;
+export const SPOT_BOX = [300, 100, 450, 200] as const; // columns 12..17, rows 6..11 of 24
+
+/**
+ * The long-running qwen cell: a huge temperature makes the fixture sample random tokens; seed 34 samples
+ * about 3000 of them before an end token (seconds of streaming), found by trying seeds on this prompt.
+ */
+export const LONG_CELL = '@model qwen2-vl-2b\n@image long.png\n@set max_new_tokens=4000 do_sample=true temperature=1000000 top_k=5000 top_p=1 seed=34\nTell me everything about this picture.';
+export const SHORT_CELL = '@image long.png\n@task caption';
+
+export function run(cmd: string, args: string[], timeoutMs: number): void {
+  const r = spawnSync(cmd, args, { cwd: REPO_ROOT, stdio: 'inherit', timeout: timeoutMs, killSignal: 'SIGKILL', env: { ...process.env, CI: 'true' } });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: status ${r.status}${r.signal ? `, signal ${r.signal}` : ''}${r.error ? `, ${r.error}` : ''}`);
+}
+
+function newestMtime(p: string): number {
+  const s = statSync(p);
+  if (!s.isDirectory()) return s.mtimeMs;
+  let m = s.mtimeMs;
+  for (const n of readdirSync(p)) m = Math.max(m, newestMtime(join(p, n)));
+  return m;
+}
+
+/**
+ * setup.sh (code-server, Chromium), the fixture models, and the VSIX: LOUPE_E2E_VSIX if set, else the packaged
+ * one when it is newer than src/, examples/ and package.json (several e2e files share one `npm run package`).
+ */
+export function prepare(log: (m: string) => void): string {
+  run('bash', [join(REPO_ROOT, 'test/e2e/setup.sh')], 30 * 60_000);
+  log('setup.sh done');
+  run(process.execPath, ['--import', 'tsx', 'scripts/fixtures.ts', '--if-missing'], 5 * 60_000);
+  if (process.env.LOUPE_E2E_VSIX) return process.env.LOUPE_E2E_VSIX;
+  const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { name: string; version: string };
+  const vsix = join(REPO_ROOT, `${pkg.name}-${process.platform}-${process.arch}-${pkg.version}.vsix`);
+  const inputs = Math.max(...['src', 'examples', 'package.json', '.vscodeignore'].filter((p) => existsSync(join(REPO_ROOT, p))).map((p) => newestMtime(join(REPO_ROOT, p))));
+  if (!existsSync(vsix) || statSync(vsix).mtimeMs < inputs) {
+    run('npm', ['run', 'package'], 5 * 60_000);
+    log('npm run package done');
+  } else log(`reusing ${vsix} (newer than its sources)`);
+  return vsix;
+}
+
+/** Settings that point the registry ids at the fixture models copied into the workspace, offline. */
+export function modelSettings(workspace: string): Record<string, unknown> {
+  return {
+    'loupe.customModels': [
+      { id: 'florence-2-base', path: join(workspace, 'models', 'tiny-florence2') },
+      { id: 'qwen2-vl-2b', path: join(workspace, 'models', 'tiny-qwen2vl') },
+    ],
+    'loupe.allowDownloads': false,
+    'loupe.device': 'cpu',
+  };
+}
+
+export interface NotebookCellSpec {
+  kind?: 'code' | 'markdown';
+  source: string;
+}
+
+export function notebookJson(cells: NotebookCellSpec[]): string {
+  return JSON.stringify(
+    {
+      loupe: 1,
+      metadata: {},
+      cells: cells.map((c) => ({ kind: c.kind ?? 'code', language: c.kind === 'markdown' ? 'markdown' : 'loupe', source: c.source, metadata: {}, outputs: [] })),
+    },
+    null,
+    2,
+  );
+}
+
+/** A temp folder with examples/ (tour.loupe, images/), models/tiny-*, spot.png, broken.jpg, huge.png and the scenario notebooks. */
+export async function makeWorkspace(): Promise<string> {
+  const ws = mkdtempSync(join(tmpdir(), 'loupe-e2e-ws-'));
+  cpSync(join(REPO_ROOT, 'examples'), ws, { recursive: true });
+  mkdirSync(join(ws, 'models'));
+  for (const m of ['tiny-florence2', 'tiny-qwen2vl']) cpSync(join(REPO_ROOT, 'test', 'fixtures', 'models', m), join(ws, 'models', m), { recursive: true });
+  const [x1, y1, x2, y2] = SPOT_BOX;
+  await sharp({ create: { width: SPOT_SIZE.width, height: SPOT_SIZE.height, channels: 3, background: { r: 20, g: 20, b: 28 } } })
+    .composite([{ input: { create: { width: x2 - x1, height: y2 - y1, channels: 3, background: { r: 255, g: 255, b: 255 } } }, left: x1, top: y1 }])
+    .png()
+    .toFile(join(ws, 'spot.png'));
+  // The same picture under another name, so the interrupt scenario's outputs are told apart from spot.loupe's.
+  cpSync(join(ws, 'spot.png'), join(ws, 'long.png'));
+  const jpeg = readFileSync(join(ws, 'images', 'rocket.jpg'));
+  writeFileSync(join(ws, 'broken.jpg'), jpeg.subarray(0, Math.floor(jpeg.length / 2)));
+  writeFileSync(join(ws, 'huge.png'), pngDeclaring(30000, 30000));
+  writeFileSync(join(ws, 'spot.loupe'), notebookJson([{ source: '@image spot.png\n@task ground\nthe lamp' }]));
+  writeFileSync(join(ws, 'long.loupe'), notebookJson([{ source: LONG_CELL }, { source: SHORT_CELL }]));
+  writeFileSync(join(ws, 'bad-images.loupe'), notebookJson([{ source: '@image broken.jpg' }, { source: '@image huge.png' }, { source: '@image huge.png\n@task caption' }]));
+  return ws;
+}
+
+/** The "Loupe" log channel files of a user-data folder (remote extension host's output logs). */
+export function loupeLogs(userDataDir: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string) => {
+    if (!existsSync(d)) return;
+    for (const n of readdirSync(d)) {
+      const p = join(d, n);
+      if (statSync(p).isDirectory()) walk(p);
+      else if (/Loupe\.log$/.test(n)) out.push(p);
+    }
+  };
+  walk(join(userDataDir, 'logs'));
+  return out;
+}
+
+export interface DelayLine {
+  cell: number;
+  maxMs: number;
+  p99Ms: number;
+  line: string;
+}
+
+/** Every `cell N: extension host event loop max-delay-ms=X p99-ms=Y` line logged so far, in order. */
+export function eventLoopLines(userDataDir: string): DelayLine[] {
+  const out: DelayLine[] = [];
+  for (const f of loupeLogs(userDataDir)) {
+    for (const line of readFileSync(f, 'utf8').split('\n')) {
+      const m = /cell (\d+): extension host event loop max-delay-ms=([\d.]+) p99-ms=([\d.]+)/.exec(line);
+      if (m) out.push({ cell: Number(m[1]), maxMs: Number(m[2]), p99Ms: Number(m[3]), line: line.trim() });
+    }
+  }
+  return out;
+}
