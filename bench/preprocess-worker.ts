@@ -19,7 +19,7 @@ async function main(): Promise<void> {
   const out = join(ROOT, 'bench', '.out');
   mkdirSync(out, { recursive: true });
   const photo = join(out, 'photo-12mp.jpg');
-  const src = join('/work/shared/images/rocket.jpg');
+  const src = join(import.meta.dirname, '..', 'examples', 'images', 'rocket.jpg');
   const fallback = join(ROOT, 'examples', 'images', 'coffee.png');
   const { existsSync } = await import('node:fs');
   const info = await sharp(existsSync(src) ? src : fallback).resize(4240, 2832, { fit: 'fill' }).jpeg({ quality: 90 }).toFile(photo);

@@ -20,8 +20,8 @@ const ROOT = join(import.meta.dirname ?? __dirname, '..');
 const MODELS = join(ROOT, 'test', 'fixtures', 'models');
 const FLORENCE = join(MODELS, 'tiny-florence2');
 const QWEN = join(MODELS, 'tiny-qwen2vl');
-const COFFEE = '/work/shared/images/coffee.png';
-const CHELSEA = '/work/shared/images/chelsea.png';
+const COFFEE = join(ROOT, 'examples', 'images', 'coffee.png');
+const CHELSEA = join(ROOT, 'examples', 'images', 'chelsea.png');
 
 if (!existsSync(join(QWEN, 'onnx', 'decoder_model_merged.onnx'))) {
   const r = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'scripts', 'fixtures.ts'), '--if-missing'], { stdio: 'inherit' });
