@@ -129,7 +129,7 @@ test('loupe run: a failing cell exits 1, and the other cells still run; --out le
   assert.deepEqual(readFileSync(p), before, 'with --out the notebook itself is not rewritten');
   const nb = parseNotebook(readFileSync(join(dir, 'fail-out.loupe')));
   assert.equal(resultOf(nb.cells[7]!)?.answer, 'A tiny fixture image.');
-  assert.ok(nb.cells[6]!.outputs[0]!.items.some((i) => i.mime === 'application/vnd.code.notebook.error'));
+  assert.equal(resultOf(nb.cells[6]!)?.images[0]?.error, 'image not found: images/missing.png', 'the failed cell says why, under its image');
   assert.match(r.stderr, /7 cells ran, 1 failed/);
 });
 

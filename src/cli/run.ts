@@ -99,6 +99,8 @@ function readOutputs(outputs: OutputSpec[]): { result?: LoupeResult; error?: str
       /* not ours */
     }
   }
+  // Unreadable images are reported in the result, under each image.
+  error ??= result?.images.filter((i) => i.error).map((i) => i.error).join('; ') || undefined;
   return { result, error };
 }
 

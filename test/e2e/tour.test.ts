@@ -249,11 +249,15 @@ test('grounding on a spot image streams, then draws its box where the spot is; d
     const state = await waitCellDone(page, drawn.first(), 'the describe-region cell', 60_000);
     assert.equal(state, 'success', 'describe-region cell succeeded');
     await page.keyboard.press('Escape');
-    await runCommand(page, 'File: Save');
-    await waitFor('spot.loupe saved with the new cell', () => readFileSync(join(workspace, 'spot.loupe'), 'utf8').includes('describe-region'), 15_000);
-    const saved = JSON.parse(readFileSync(join(workspace, 'spot.loupe'), 'utf8')) as { cells: { source: string; outputs: { items: { mime: string; json?: { raw?: string; answer?: string } }[] }[] }[] };
-    const cell = saved.cells.find((c) => c.source.includes('@region'))!;
-    const result = cell.outputs.flatMap((o) => o.items).find((i) => i.mime === 'application/vnd.loupe.result+json')?.json;
+    // Save until the file holds the finished answer (a save can race the last output update).
+    type Saved = { cells: { source: string; outputs: { items: { mime: string; json?: { raw?: string; status?: string } }[] }[] }[] };
+    const result = await waitFor('spot.loupe saved with the finished describe-region answer', async () => {
+      await runCommand(page, 'File: Save');
+      const saved = JSON.parse(readFileSync(join(workspace, 'spot.loupe'), 'utf8')) as Saved;
+      const cell = saved.cells.find((c) => c.source.includes('@region'));
+      const r = cell?.outputs.flatMap((o) => o.items).find((i) => i.mime === 'application/vnd.loupe.result+json')?.json;
+      return r?.status === 'ok' && r.raw ? r : undefined;
+    }, 30_000, 1000);
     assert.ok(result, 'the saved cell has a Loupe result');
     log(`draw to ask: model raw output: ${result.raw}`);
     const locs = [...(result.raw ?? '').matchAll(/<loc_(\d+)>/g)].map((x) => Number(x[1]));
