@@ -54,6 +54,6 @@ if (target !== host) {
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 const out = join(root, `${pkg.name}-${target}-${pkg.version}.vsix`);
 const vsce = join(root, 'node_modules', '.bin', 'vsce');
-run(vsce, ['package', '--target', target, '--ignoreFile', ignoreFile, '--out', out, '--allow-missing-repository', '--skip-license'], cwd);
+run(vsce, ['package', '--target', target, '--ignoreFile', ignoreFile, '--out', out, '--allow-missing-repository', '--skip-license', '--no-rewrite-relative-links'], cwd);
 if (cwd !== root) rmSync(cwd, { recursive: true, force: true });
 console.log(`${out}: ${(statSync(out).size / 1024 / 1024).toFixed(1)} MB`);
