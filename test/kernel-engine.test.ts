@@ -66,6 +66,9 @@ test('a Florence-2 prompt cell streams, then shows the scripted answer with its 
   assert.equal(e.success, true);
   const running = e.updates.slice(0, -1).map(result);
   assert.ok(running.length >= 2 && running.every((r) => r.status === 'running'), 'output updates while generating');
+  // Only the first update carries the image bytes; later ones are the answer so far.
+  assert.ok(running[0]!.images[0]!.display!.data.length > 1000);
+  assert.ok(running.slice(1).every((r) => r.images[0]!.display!.data === ''));
   const r = result(final(e));
   assert.equal(r.status, 'ok');
   assert.equal(r.answer, 'A tiny fixture image.');

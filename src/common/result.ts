@@ -34,7 +34,10 @@ export interface Region {
 
 export interface DisplayImage {
   mime: 'image/png' | 'image/jpeg';
-  /** base64 of a display-sized copy (longest side ≤ 1600 px). */
+  /**
+   * base64 of a display-sized copy (longest side ≤ 1600 px). Empty in a streaming update: the image is the one the
+   * same output already showed, so each update carries only what changed.
+   */
   data: string;
   width: number;
   height: number;

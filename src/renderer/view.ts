@@ -126,13 +126,15 @@ export class ResultView {
     });
     this.figureOf.clear();
     for (const img of r.images) {
-      if (img.error || !img.display || !(img.width > 0 && img.height > 0)) {
+      let fig = this.figures.get(img.index);
+      // A streaming update leaves the bytes out: the image is the one this output already shows.
+      const unchanged = img.display?.data === '' && fig !== undefined && fig.image.width === img.width && fig.image.height === img.height;
+      if (!unchanged && (img.error || !img.display?.data || !(img.width > 0 && img.height > 0))) {
         nodes.push(el(this.doc, 'div', 'loupe-error', `Image ${img.index} (${img.source}): ${img.error ?? 'no display data'}`));
         continue;
       }
-      let fig = this.figures.get(img.index);
       // Same bytes, same element: streaming updates never reload (or flicker) an image.
-      if (fig && (fig.data !== img.display.data || fig.image.width !== img.width || fig.image.height !== img.height)) {
+      if (fig && !unchanged && (fig.data !== img.display!.data || fig.image.width !== img.width || fig.image.height !== img.height)) {
         this.sync.delete(fig);
         fig.dispose();
         fig = undefined;

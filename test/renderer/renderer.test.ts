@@ -474,7 +474,9 @@ test('streaming updates in place: same image element, zoom kept, regions and tex
     (window as any).mutations = [];
     new MutationObserver((m) => (window as any).mutations.push(...m.flatMap((x) => [...x.removedNodes].map((n) => n.nodeName)))).observe(document.querySelector(sel)!, { childList: true, subtree: true });
   }, out('stream'));
-  for (const n of [14, 30, ANSWER.length]) await render('stream', { ...partial, answer: ANSWER.slice(0, n), regions: full.regions.filter((r) => r.span![1] <= n) });
+  // Later streaming updates leave the image bytes out (data ''): the shown image stays.
+  const noBytes = full.images.map((i) => ({ ...i, display: { ...i.display!, data: '' } }));
+  for (const n of [14, 30, ANSWER.length]) await render('stream', { ...partial, images: noBytes, answer: ANSWER.slice(0, n), regions: full.regions.filter((r) => r.span![1] <= n) });
   await render('stream', full);
   const state = await page.evaluate((sel) => ({
     same: document.querySelector(`${sel} img`) === (window as any).firstImg,

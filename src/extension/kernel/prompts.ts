@@ -125,7 +125,7 @@ export class EnginePromptRunner implements PromptRunner {
         if (!force && t - lastPush < STREAM_INTERVAL_MS) return;
         lastPush = t;
         // Serialized now, so later deltas do not change what this update shows.
-        const update = streamingOutput(result);
+        const update = streamingOutput(result, force);
         pushing = pushing.then(() => ctx.replaceOutputs([update])).catch(() => undefined);
       };
       push(true);
@@ -244,9 +244,13 @@ function errorTitle(e: Error & { code?: string }): string {
   }
 }
 
-/** While streaming: the result JSON and its text, no PNG composite, so each update stays cheap. */
-function streamingOutput(result: LoupeResult): OutputSpec {
-  return { items: [jsonItem(RESULT_MIME, result), textItem(result.answer)] };
+/**
+ * While streaming: the result JSON and its text, no PNG composite; after the first update the images' bytes are
+ * left out (the renderer keeps the ones it shows), so each update is the answer so far and little else.
+ */
+function streamingOutput(result: LoupeResult, withImages: boolean): OutputSpec {
+  const images = withImages ? result.images : result.images.map((i) => (i.display ? { ...i, display: { ...i.display, data: '' } } : i));
+  return { items: [jsonItem(RESULT_MIME, { ...result, images }), textItem(result.answer)] };
 }
 
 async function finalOutput(result: LoupeResult, loaded: ImageResult[]): Promise<OutputSpec> {
