@@ -7,7 +7,8 @@ import { describeProblems, readLfsPointer, verifyModelDir } from '../download/ve
 import { FAMILIES } from '../families';
 import { TaskRefused, type FamilyImage, type FamilyModule, type Processor, type Tensor } from '../families/types';
 import { chooseDtype, onnxFilesFor } from './dtypes';
-import { ImageInputError, prepareImage } from './images';
+import { ImageError } from '../../extension/images/load';
+import { prepareImage } from './images';
 import { intraOpThreads } from './threads';
 
 type TF = typeof import('@huggingface/transformers');
@@ -95,9 +96,13 @@ function classifyLoadError(e: unknown, files: string[]): HostError {
 }
 
 /** Finds truncated files and Git LFS pointers before onnxruntime sees them. */
-async function checkFiles(folder: string, files: string[]): Promise<void> {
+async function checkFolder(folder: string): Promise<void> {
   const problems = await verifyModelDir(folder);
   if (problems.length) throw new HostError('corrupt-model', `${describeProblems(problems)} Download the model again (Loupe: Manage Models).`);
+}
+
+/** The ONNX files of the dtype a provider would load (they differ between GPU and CPU preferences). */
+async function checkFiles(folder: string, files: string[]): Promise<void> {
   for (const f of files) {
     if (!existsSync(f)) throw new HostError('unsupported-model', `The model folder has no ${f.slice(folder.length + 1)}: this dtype is not shipped by this model, or the folder is incomplete.`);
     if (await readLfsPointer(f)) throw new HostError('corrupt-model', `${f} is a Git LFS pointer, not the model file: download the real file (git lfs pull, or let Loupe download the model).`);
@@ -116,6 +121,7 @@ async function load(req: LoadRequest): Promise<LoadedInfo> {
   let provider: Provider | undefined;
   let dtype: Dtype | Record<string, Dtype> = 'fp32';
   let files: string[] = [];
+  await checkFolder(req.folder);
   for (const device of providerCandidates(req.device)) {
     dtype = chooseDtype(req.folder, family.modules, req.dtype, device !== 'cpu');
     files = onnxFilesFor(req.folder, family.modules, dtype);
@@ -306,7 +312,7 @@ async function unload(key?: string): Promise<string[]> {
 
 function fail(id: number, e: unknown): void {
   if (e instanceof HostError) send({ type: 'error', id, code: e.code, message: e.message });
-  else if (e instanceof TaskRefused || e instanceof ImageInputError) send({ type: 'error', id, code: 'bad-input', message: e.message });
+  else if (e instanceof TaskRefused || e instanceof ImageError) send({ type: 'error', id, code: 'bad-input', message: e.message });
   else send({ type: 'error', id, code: 'internal', message: (e as Error)?.stack ?? String(e) });
 }
 

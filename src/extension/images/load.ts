@@ -33,6 +33,8 @@ export interface LoadedImage {
   display: DisplayImage;
   /** The decoded display-size image as PNG, for fallbacks and composites. */
   displayPng: Buffer;
+  /** The downloaded bytes, for URL sources (which have no path to read again). */
+  bytes?: Buffer;
 }
 
 export type ImageResult = { ok: true; image: LoadedImage } | { ok: false; source: string; error: string };
@@ -172,6 +174,7 @@ export async function loadImage(source: string, opts: ImageOptions = {}): Promis
       : { mime: 'image/png', data: out.data.toString('base64'), width: out.info.width, height: out.info.height };
     const image: LoadedImage = { source, width: header.width, height: header.height, format: header.format, notes: header.notes, display, displayPng: out.data };
     if (path) image.path = path;
+    else image.bytes = bytes;
     return { ok: true, image };
   } catch (e) {
     if (e instanceof ImageError) return { ok: false, source, error: e.message };

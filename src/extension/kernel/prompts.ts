@@ -7,7 +7,7 @@ import type { DownloadProgress } from '../../engine/download/hub';
 import { findEntry, modelsFor } from '../../engine/registry';
 import { resolveModel, type CustomModel, type ResolvedModel } from '../../engine/resolve';
 import type { ParsedCell } from '../cells/parser';
-import { loadImage, readImageBytes, resolveImagePath, type ImageResult } from '../images/load';
+import { loadImage, type ImageResult } from '../images/load';
 import { burnRegions } from './burn';
 import type { PromptContext, PromptRunner } from './kernel';
 import { errorOutput, jsonItem, resultOutput, textItem, toResultImages, type OutputSpec } from './outputs';
@@ -108,7 +108,11 @@ export class EnginePromptRunner implements PromptRunner {
       result.images = toResultImages(loaded);
       const bad = loaded.filter((r) => !r.ok);
       if (bad.length) throw new EngineError('bad-input', bad.map((b) => (b.ok ? '' : b.error)).join('\n'));
-      const inputs = await Promise.all(cell.images.map((img) => this.imageInput(img.source, ctx.baseDir, ctx.signal)));
+      // The model host reads files itself; downloaded images go as the bytes loadImage already fetched.
+      const inputs = loaded.map((r): ImageInput => {
+        const img = (r as Extract<ImageResult, { ok: true }>).image;
+        return img.path ? { source: img.source, path: img.path } : { source: img.source, data: img.bytes!.toString('base64') };
+      });
 
       const tLoad = now();
       const info = await this.deps.client.load({ key: `${model.key}|${s.device}|${s.dtype}`, folder: model.folder, family: model.family, dialect: model.dialect, device: s.device, dtype: s.dtype, info: model.info });
@@ -205,13 +209,6 @@ export class EnginePromptRunner implements PromptRunner {
     }
   }
 
-  private async imageInput(source: string, baseDir: string | undefined, signal: AbortSignal): Promise<ImageInput> {
-    if (/^https:/i.test(source)) {
-      const { bytes } = await readImageBytes(source, { signal });
-      return { source, data: bytes.toString('base64') };
-    }
-    return { source, path: resolveImagePath(source, baseDir) };
-  }
 }
 
 function checkTask(id: string, capabilities: readonly string[], task: Task): void {
