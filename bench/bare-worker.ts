@@ -1,6 +1,12 @@
 // B1/B2 baseline: a bare onnxruntime-node greedy loop on the bench model's own sessions
 // (embed_tokens + decoder_model_merged), with minimal KV handling: present.* fed back as past_key_values.*.
 // Runs as a child process (like Loupe's model host) and answers {type:'run'} messages.
+//
+//   bare-worker.ts <model folder> [cpu|webgpu|cuda]
+//
+// On webgpu the KV cache stays on the GPU (present.* as 'gpu-buffer' outputs, old ones disposed), as transformers.js
+// does for webgpu; the logits come back to the CPU for the argmax. LOUPE_BENCH_ORT_VERBOSE=1 creates the sessions
+// with onnxruntime's verbose log (node placements on stderr).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
@@ -15,17 +21,37 @@ interface RunMsg {
 }
 
 const folder = process.argv[2]!;
+const device = process.argv[3] ?? 'cpu';
 const cfg = JSON.parse(readFileSync(join(folder, 'config.json'), 'utf8')) as Record<string, number>;
 const L = cfg.num_hidden_layers!;
 const KV = cfg.num_key_value_heads!;
 const HD = cfg.hidden_size! / cfg.num_attention_heads!;
 // The same thread count as Loupe's model host, so B1 compares the engines, not the thread pools.
-const opts: ort.InferenceSession.SessionOptions = { executionProviders: ['cpu'], logSeverityLevel: 3, intraOpNumThreads: intraOpThreads() };
+const opts: ort.InferenceSession.SessionOptions = {
+  executionProviders: [device],
+  logSeverityLevel: process.env.LOUPE_BENCH_ORT_VERBOSE === '1' ? 0 : 3,
+  intraOpNumThreads: intraOpThreads(),
+};
+const presentNames = Array.from({ length: L }, (_, l) => [`present.${l}.key`, `present.${l}.value`]).flat();
 
 async function main(): Promise<void> {
   const t0 = performance.now();
   const embed = await ort.InferenceSession.create(join(folder, 'onnx', 'embed_tokens.onnx'), opts);
-  const decoder = await ort.InferenceSession.create(join(folder, 'onnx', 'decoder_model_merged.onnx'), opts);
+  const decoderFile = join(folder, 'onnx', 'decoder_model_merged.onnx');
+  let decoder: ort.InferenceSession;
+  let kvOnGpu = false;
+  let kvNote = '';
+  if (device === 'webgpu') {
+    try {
+      decoder = await ort.InferenceSession.create(decoderFile, { ...opts, preferredOutputLocation: Object.fromEntries(presentNames.map((n) => [n, 'gpu-buffer' as const])) });
+      kvOnGpu = true;
+    } catch (e) {
+      kvNote = `present.* as gpu-buffer refused (${String((e as Error)?.message ?? e).split('\n')[0]}); KV cache goes through the CPU`;
+      decoder = await ort.InferenceSession.create(decoderFile, opts);
+    }
+  } else {
+    decoder = await ort.InferenceSession.create(decoderFile, opts);
+  }
   const loadMs = performance.now() - t0;
 
   const argmax = (d: Float32Array, off: number, n: number) => {
@@ -48,7 +74,7 @@ async function main(): Promise<void> {
     return processor.tokenizer(text).input_ids.data;
   };
 
-  process.send!({ type: 'ready', loadMs, rss: process.memoryUsage().rss });
+  process.send!({ type: 'ready', loadMs, rss: process.memoryUsage().rss, device, kvOnGpu, kvNote });
 
   async function run(m: RunMsg) {
     let ids = BigInt64Array.from(promptIds(m.prompt));
@@ -80,11 +106,19 @@ async function main(): Promise<void> {
       const logits = out.logits!;
       const V = logits.dims[2]!;
       const next = argmax(logits.data as Float32Array, (T - 1) * V, V);
-      for (let l = 0; l < L; l++) for (const kv of ['key', 'value']) past[`past_key_values.${l}.${kv}`] = out[`present.${l}.${kv}`]!;
+      for (let l = 0; l < L; l++) {
+        for (const kv of ['key', 'value']) {
+          const name = `past_key_values.${l}.${kv}`;
+          // GPU-resident cache entries are freed by hand once replaced (transformers.js does the same).
+          if (past[name]!.location === 'gpu-buffer') past[name]!.dispose();
+          past[name] = out[`present.${l}.${kv}`]!;
+        }
+      }
       tokens.push(next);
       ids = BigInt64Array.of(BigInt(next));
       times.push(performance.now());
     }
+    for (const t of Object.values(past)) if (t.location === 'gpu-buffer') t.dispose();
     const first = times[0]! - start;
     const decodeMsPerToken = (times.at(-1)! - times[0]!) / (times.length - 1);
     const runMsPerToken = runMs.slice(1).reduce((x, y) => x + y, 0) / (runMs.length - 1);

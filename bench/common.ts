@@ -21,17 +21,27 @@ export function fmt(s: Summary, digits = 1, unit = ''): string {
   return `${f(s.median)}${unit} (${f(s.min)}–${f(s.max)}, n=${s.n})`;
 }
 
-/** A TypeScript worker in its own Node process (tsx loader), talking by IPC messages. */
+/**
+ * Where prebundled workers live (`scripts/gpu-bundle.mjs` writes them), for machines without tsx: a GPU machine
+ * gets plain JavaScript and no dev dependencies. Unset: workers run from their TypeScript sources through tsx.
+ */
+export const BUNDLE_DIR = process.env.LOUPE_BENCH_BUNDLE || undefined;
+
+/** A TypeScript worker in its own Node process (tsx loader, or its prebundled .cjs), talking by IPC messages. */
 export class Child {
   readonly proc: ChildProcess;
   private queue: ((m: Record<string, unknown>) => void)[] = [];
   private failed: Error | undefined;
 
-  constructor(script: string, args: string[] = [], env: NodeJS.ProcessEnv = {}) {
-    this.proc = fork(join(BENCH, script), args, { execArgv: ['--import', 'tsx'], env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'pipe', 'ipc'] });
+  /** `onStderr` sees every stderr chunk (e.g. onnxruntime's verbose log); otherwise stderr is kept only for errors. */
+  constructor(script: string, args: string[] = [], env: NodeJS.ProcessEnv = {}, onStderr?: (text: string) => void) {
+    const file = BUNDLE_DIR ? join(BUNDLE_DIR, script.replace(/\.ts$/, '.cjs')) : join(BENCH, script);
+    const execArgv = BUNDLE_DIR ? [] : ['--import', 'tsx'];
+    this.proc = fork(file, args, { execArgv, env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'pipe', 'ipc'] });
     let err = '';
     this.proc.stderr?.on('data', (d: Buffer) => {
       const text = d.toString();
+      onStderr?.(text);
       // Dawn's missing-Vulkan warning is noise on a CPU-only machine.
       if (!/vulkan|Dawn|WebGPU/i.test(text)) err += text;
     });

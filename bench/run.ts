@@ -2,56 +2,40 @@
 // Benchmarks are not tests: `npm test` never runs this. See bench/README.md.
 //
 //   node --import tsx bench/run.ts [--quick] [--skip-renderer]
+//   node --import tsx bench/run.ts --gpu-only --device webgpu [--quick] [--out-dir DIR]   (B1 and B2 on a GPU: bench/gpu.ts)
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { ensureBenchModel, type BenchModelInfo } from '../scripts/bench-model';
 import { HostClient } from '../src/engine/client';
 import { copyBandwidth } from './bandwidth';
 import { Child, fmt, ROOT, summarize, withStallProbe, type Summary } from './common';
+import { GPU_RESULTS_MD, gpuMain } from './gpu';
+import { log, machine, prepare } from './setup';
 
 const quick = process.argv.includes('--quick');
+const argValue = (name: string) => {
+  const i = process.argv.indexOf(name);
+  return i > 0 ? process.argv[i + 1] : undefined;
+};
 const ROUNDS = quick ? 5 : 7; // ≥ 5 runs per figure
 const NEW_TOKENS = 48;
 const B6_GENERATIONS = 50;
 const B6_TOKENS = 8;
 const PROMPT = 'Write a long story about a lighthouse keeper who finds a message in a bottle.';
-const log = (s: string) => console.log(`[bench] ${s}`);
 
 interface BareResult { text: string; promptTokens: number; generated: number; tokens: number[]; firstTokenMs: number; decodeMsPerToken: number; runMsPerToken: number; totalMs: number }
 interface InprocResult { generated: number; tokens: number[]; decodeMsPerToken: number; runMsPerToken: number; tokenizerDecodeMsPerToken: number; maxStallMs: number; histMaxMs: number }
 interface Pre { ms: number; tokens: number; size: string; inputIds: number }
 
-function machine() {
-  const cpuinfo = existsSync('/proc/cpuinfo') ? readFileSync('/proc/cpuinfo', 'utf8') : '';
-  const model = /model name\s*:\s*(.+)/.exec(cpuinfo)?.[1] ?? cpus()[0]?.model ?? 'unknown';
-  const pkg = (name: string) => JSON.parse(readFileSync(join(ROOT, 'node_modules', name, 'package.json'), 'utf8')).version as string;
-  return {
-    cpu: model.trim(),
-    cores: cpus().length,
-    memGiB: totalmem() / 2 ** 30,
-    node: process.version,
-    ort: pkg('onnxruntime-node'),
-    tf: pkg('@huggingface/transformers'),
-    sharp: pkg('sharp'),
-    date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
-  };
-}
-
-function prepare(): BenchModelInfo {
-  log('building dist/ (node esbuild.mjs)…');
-  const b = spawnSync(process.execPath, ['esbuild.mjs'], { cwd: ROOT, stdio: 'inherit' });
-  if (b.status !== 0) throw new Error('build failed');
-  const f = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/fixtures.ts', '--if-missing'], { cwd: ROOT, stdio: 'inherit' });
-  if (f.status !== 0) throw new Error('fixtures failed');
-  log('bench model (scripts/bench-model.ts)…');
-  return ensureBenchModel();
-}
-
 const mb = (b: number) => `${(b / 1e6).toFixed(1)} MB`;
 
 async function main(): Promise<void> {
+  const device = argValue('--device') ?? 'cpu';
+  if (process.argv.includes('--gpu-only')) {
+    if (device === 'cpu') throw new Error('--gpu-only needs --device webgpu (or cuda)');
+    return gpuMain({ device, rounds: ROUNDS, newTokens: NEW_TOKENS, prompt: PROMPT, outDir: argValue('--out-dir') });
+  }
+  if (device !== 'cpu') throw new Error('--device other than cpu runs only B1 and B2: add --gpu-only');
   const m = machine();
   const model = prepare();
   const folder = model.dir;
@@ -331,11 +315,16 @@ async function main(): Promise<void> {
     `RSS growth over ${B6_GENERATIONS} generations (${B6_TOKENS} tokens each) after the first: **${(growthFromFirst * 100).toFixed(2)} %** (from right after load: ${(growthFromLoad * 100).toFixed(2)} %). Goal ≤ 5 %: ${ok(growthFromFirst <= 0.05)}.`,
     `For comparison in the same run: the bare onnxruntime worker's RSS after creating the same sessions from file paths was ${mb(bareReady.rss)}; the B1 host's was ${mb(hostRssAfterLoad)}; the in-process transformers.js worker's ${mb(inprocReady.rss)}.`,
     '',
-    '## GPU',
-    '',
-    'GPU figures are **missing**: this run had no GPU (onnxruntime-node 1.30 on this machine lists cpu and webgpu; WebGPU finds no adapter).',
-    'When a GPU machine is at hand, run B1 and B2 there with `loupe.device` `webgpu` (and `cuda` if its provider libraries can be brought), name the card, and fill this section.',
-    '',
+    // Written on a GPU machine by `bench/run.ts --gpu-only` (bench/gpu.ts) and kept here, as the renderer section is.
+    ...(existsSync(GPU_RESULTS_MD)
+      ? [readFileSync(GPU_RESULTS_MD, 'utf8').trim(), '']
+      : [
+          '## GPU',
+          '',
+          'GPU figures are **missing**: no GPU run has been recorded (`bench/gpu-results.md` is absent). On a machine with a GPU run',
+          '`npm run bench -- --gpu-only --device webgpu`: it measures B1 and B2 there and writes `bench/gpu-results.md`, which this section copies.',
+          '',
+        ]),
   ];
   const FINDINGS = join(ROOT, 'bench', 'FINDINGS.md');
   if (existsSync(FINDINGS)) lines.push(readFileSync(FINDINGS, 'utf8').trim(), '');
