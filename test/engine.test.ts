@@ -1,6 +1,7 @@
 // The engine through the real model host process, on the generated fixture models.
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -229,4 +230,48 @@ test('a long answer streams in pieces that add up to the decoded text', async ()
   const r = await c.generate(gen('qwen', 'ask', 'Hi', [], { params: { max_new_tokens: 300, do_sample: true, temperature: 1e6, top_k: 5000, top_p: 1, seed: 15 } }), { onDelta: (t) => deltas.push(t) });
   assert.equal(r.stats.generatedTokens, 300);
   assert.equal(deltas.join(''), r.raw.replace(/<\|[a-z_]+\|>/g, ''));
+});
+
+// /proc/<pid>/stat fields after the command name: state is field 3, so field N is at index N - 3.
+const statField = (path: string, n: number) => {
+  const s = readFileSync(path, 'utf8');
+  return Number(s.slice(s.lastIndexOf(')') + 2).split(' ')[n - 3]);
+};
+
+test('the model host runs below the editor: every thread of it at nice 10', { skip: process.platform !== 'linux' && 'reads /proc' }, async () => {
+  const c = newClient();
+  // After a load, so the inference thread pool exists too.
+  await c.load(qwenLoad(QWEN, 'nice'));
+  const pid = c.pid!;
+  const tids = readdirSync(`/proc/${pid}/task`);
+  assert.ok(tids.length > 3, `the host has its worker threads (${tids.length})`);
+  for (const tid of tids) assert.equal(statField(`/proc/${pid}/task/${tid}/stat`, 19), 10, `thread ${tid} nice`);
+});
+
+test('the model host exits when the process that started it dies', { timeout: 60_000 }, async () => {
+  const parent = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'test', 'helpers', 'host-parent.ts')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const pid = await new Promise<number>((resolve, reject) => {
+    let out = '';
+    parent.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /host (\d+)/.exec(out);
+      if (m) resolve(Number(m[1]));
+    });
+    parent.once('exit', (code) => reject(new Error(`the parent exited (${code}) before its host was ready`)));
+  });
+  const alive = (p: number) => {
+    try {
+      process.kill(p, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  assert.ok(alive(pid), 'the host runs');
+  parent.kill('SIGKILL');
+  const deadline = Date.now() + 10_000;
+  while (alive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  const left = alive(pid);
+  if (left) process.kill(pid, 'SIGKILL');
+  assert.ok(!left, 'the host outlived its parent by 10 s');
 });

@@ -151,6 +151,12 @@ const CALM_SETTINGS: Record<string, unknown> = {
   'window.restoreWindows': 'none',
   'editor.minimap.enabled': false,
   'notebook.output.scrolling': false,
+  // code-server is a remote window: VS Code's port finder runs `ls -l /proc/*/fd` and `ps` through child_process.exec in
+  // the extension host every 2 s, and each fork stalls that host 30–60 ms here (seen in CPU profiles). A local desktop
+  // window has no such scan, so it would only blur what the event-loop figures say about Loupe. code-server registers
+  // a tunnel provider, which keeps the scan on unless its source is "output".
+  'remote.autoForwardPorts': false,
+  'remote.autoForwardPortsSource': 'output',
 };
 
 export async function startWorkbench(opts: WorkbenchOptions): Promise<Workbench> {
@@ -240,7 +246,8 @@ export async function startWorkbench(opts: WorkbenchOptions): Promise<Workbench>
     server = spawn(
       process.execPath,
       [entry, '--auth', 'none', '--bind-addr', `127.0.0.1:${port}`, '--user-data-dir', userDataDir, '--extensions-dir', extensionsDir, '--disable-telemetry', '--disable-update-check', '--ignore-last-opened', opts.folder],
-      { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, VSCODE_CLI: undefined } },
+      // The extension splits each event-loop stall into its own time and time spent waiting for a CPU (Linux).
+      { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, VSCODE_CLI: undefined, LOUPE_EVENT_LOOP_ATTRIBUTION: '1' } },
     );
     const collect = (b: Buffer) => {
       output += b.toString();

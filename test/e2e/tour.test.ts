@@ -401,27 +401,48 @@ test('a malformed .loupe file shows the parse error and is left unchanged', { ti
   }),
 );
 
-// The goal is "never more than 50 ms while a cell generates". On this 2-core machine, with Chromium and code-server
-// on the same cores, single samples of 50–70 ms still show up in some runs (the same cells measure 10–25 ms when
-// run in a plain Node process), so the test asserts what holds on every run and reports the rest:
-// the typical prompt cell stays under the goal, and none comes near an in-process inference stall (~700 ms).
-test(`the extension host stays responsive while prompt cells generate (typical stall ≤ ${EVENT_LOOP_LIMIT_MS} ms, none ≥ ${EVENT_LOOP_HARD_MS} ms)`, { timeout: 30_000, skip: SKIP }, () => {
+// The goal: the extension host's event loop is never blocked more than 50 ms while a cell generates. Each prompt cell
+// logs monitorEventLoopDelay's worst interval (1 ms resolution) and, since the harness asks for it, that worst stall
+// split into the host's own time (running or in a system call) and time its thread sat runnable waiting for a CPU
+// (/proc/thread-self/schedstat). On this 2-core machine Chromium (software rendering), code-server, the model host
+// and this runner share the cores, so single raw figures of 50–90 ms still show up in some runs, and CPU profiles of
+// those stalls show the thread waiting for a CPU, not running. So: the host's own time is held to the goal in every
+// cell; the raw figures are reported, their median held to the goal, and none may come near an in-process inference
+// stall (~700 ms).
+test(`the extension host's event loop is never held more than ${EVENT_LOOP_LIMIT_MS} ms by the host while prompt cells generate (raw stalls reported)`, { timeout: 30_000, skip: SKIP }, () => {
   assert.ok(wb, 'workbench did not start');
   const lines = eventLoopLines(wb.userDataDir);
   const figures = promptRuns.flatMap((run) =>
-    lines.slice(run.fromLine, run.toLine).map((l) => ({ scenario: run.scenario, cell: l.cell, prompt: run.cells.includes(l.cell), maxDelayMs: l.maxMs, p99Ms: l.p99Ms })),
+    lines.slice(run.fromLine, run.toLine).map((l) => ({
+      scenario: run.scenario,
+      cell: l.cell,
+      prompt: run.cells.includes(l.cell),
+      maxDelayMs: l.maxMs,
+      p99Ms: l.p99Ms,
+      ownMaxMs: l.ownMaxMs,
+      worstTickMs: l.worstTickMs,
+      worstTickRunQueueMs: l.worstTickRunQueueMs,
+    })),
   );
-  writeFileSync(join(RESULTS_DIR, 'event-loop.json'), JSON.stringify({ limitMs: EVENT_LOOP_LIMIT_MS, figures }, null, 2) + '\n');
-  for (const f of figures) log(`event loop: ${f.scenario} cell ${f.cell}${f.prompt ? ' (prompt)' : ' (image)'}: max ${f.maxDelayMs} ms, p99 ${f.p99Ms} ms`);
+  writeFileSync(join(RESULTS_DIR, 'event-loop.json'), JSON.stringify({ limitMs: EVENT_LOOP_LIMIT_MS, resolutionMs: 1, figures }, null, 2) + '\n');
+  for (const f of figures) {
+    const split = f.ownMaxMs === undefined ? '' : `; own ≤ ${f.ownMaxMs} ms; worst tick ${f.worstTickMs} ms, ${f.worstTickRunQueueMs} ms of it waiting for a CPU`;
+    log(`event loop: ${f.scenario} cell ${f.cell}${f.prompt ? ' (prompt)' : ' (image)'}: max ${f.maxDelayMs} ms, p99 ${f.p99Ms} ms${split}`);
+  }
   const prompt = figures.filter((f) => f.prompt);
   assert.ok(prompt.length >= 6, `event-loop figures logged for the prompt cells (got ${prompt.length}; log lines: ${lines.length})`);
-  const worst = prompt.reduce((a, b) => (b.maxDelayMs > a.maxDelayMs ? b : a));
-  log(`event loop: worst prompt cell ${worst.scenario} cell ${worst.cell}: ${worst.maxDelayMs} ms`);
   const maxima = prompt.map((f) => f.maxDelayMs).sort((a, b) => a - b);
   const median = maxima[Math.floor(maxima.length / 2)]!;
   const over = prompt.filter((f) => f.maxDelayMs > EVENT_LOOP_LIMIT_MS);
-  log(`event loop: median of the prompt cells' worst stalls ${median} ms; over ${EVENT_LOOP_LIMIT_MS} ms: ${over.length ? over.map((f) => `${f.scenario} cell ${f.cell} ${f.maxDelayMs} ms`).join(', ') : 'none'}`);
-  assert.ok(median <= EVENT_LOOP_LIMIT_MS, `median worst stall ${median} ms > ${EVENT_LOOP_LIMIT_MS} ms`);
-  for (const f of prompt) assert.ok(f.maxDelayMs < EVENT_LOOP_HARD_MS, `${f.scenario} cell ${f.cell}: event loop blocked ${f.maxDelayMs} ms (≥ ${EVENT_LOOP_HARD_MS})`);
+  log(`event loop: raw median of the prompt cells' worst stalls ${median} ms; raw over ${EVENT_LOOP_LIMIT_MS} ms: ${over.length ? over.map((f) => `${f.scenario} cell ${f.cell} ${f.maxDelayMs} ms (${f.worstTickRunQueueMs ?? '?'} ms waiting for a CPU)`).join(', ') : 'none'}`);
+  if (process.platform === 'linux') {
+    for (const f of prompt) {
+      assert.ok(f.ownMaxMs !== undefined, `${f.scenario} cell ${f.cell}: no attribution in the log line`);
+      assert.ok(f.ownMaxMs <= EVENT_LOOP_LIMIT_MS, `${f.scenario} cell ${f.cell}: the extension host held its event loop ${f.ownMaxMs} ms (> ${EVENT_LOOP_LIMIT_MS})`);
+    }
+    log(`event loop: the host's own worst hold over all prompt cells ${Math.max(...prompt.map((f) => f.ownMaxMs!))} ms`);
+  }
+  assert.ok(median <= EVENT_LOOP_LIMIT_MS, `raw median worst stall ${median} ms > ${EVENT_LOOP_LIMIT_MS} ms`);
+  for (const f of prompt) assert.ok(f.maxDelayMs < EVENT_LOOP_HARD_MS, `${f.scenario} cell ${f.cell}: event loop stalled ${f.maxDelayMs} ms (≥ ${EVENT_LOOP_HARD_MS})`);
 });
 

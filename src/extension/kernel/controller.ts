@@ -1,8 +1,8 @@
 // VS Code adapter for the kernel: the NotebookController `loupe.local`.
 import { dirname } from 'node:path';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import * as vscode from 'vscode';
 import { CONTROLLER_ID, NOTEBOOK_TYPE } from '../../common/result';
+import { EventLoopProbe, formatFigures } from './eventLoop';
 import { Kernel } from './kernel';
 import type { OutputSpec } from './outputs';
 
@@ -38,28 +38,26 @@ export function createController(kernel: Kernel, log?: vscode.LogOutputChannel):
             exec.token.onCancellationRequested(() => abort.abort());
             // The extension host must never stall while a model generates: measure that phase (the whole cell for
             // image cells), and log the worst delay.
-            const whole = monitorEventLoopDelay({ resolution: 10 });
-            const generation = monitorEventLoopDelay({ resolution: 10 });
-            const report = (h: ReturnType<typeof monitorEventLoopDelay>, phase: string) =>
-              log?.info(`cell ${cell.index + 1}: extension host event loop max-delay-ms=${(h.max / 1e6).toFixed(1)} p99-ms=${(h.percentile(99) / 1e6).toFixed(1)} phase=${phase}`);
+            const whole = new EventLoopProbe();
+            const generation = new EventLoopProbe();
             return {
               signal: abort.signal,
               start(order: number) {
                 exec.executionOrder = order;
                 exec.start(Date.now());
-                whole.enable();
+                whole.start();
               },
               replaceOutputs: (outputs: OutputSpec[]) => Promise.resolve(exec.replaceOutput(outputs.map(toCellOutput))),
               generating(on: boolean) {
-                if (on) generation.enable();
-                else generation.disable();
+                if (on) generation.start();
+                else generation.stop();
               },
               end(success: boolean | undefined) {
                 exec.end(success, Date.now());
-                whole.disable();
-                generation.disable();
-                if (generation.count > 0) report(generation, 'generation');
-                else if (whole.count > 0) report(whole, 'cell');
+                const cellFigures = whole.stop();
+                const genFigures = generation.stop();
+                const [figures, phase] = genFigures ? [genFigures, 'generation'] : [cellFigures, 'cell'];
+                if (figures) log?.info(`cell ${cell.index + 1}: extension host event loop ${formatFigures(figures)} phase=${phase}`);
               },
             };
           },
