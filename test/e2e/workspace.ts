@@ -125,25 +125,26 @@ export interface DelayLine {
   /** monitorEventLoopDelay's worst interval (1 ms resolution). */
   maxMs: number;
   p99Ms: number;
-  /** Worst tick with its run-queue wait taken out (attribution on: the harness asks for it). */
-  ownMaxMs?: number;
+  /** Attribution (the harness asks for it): the most CPU the loop's thread used in one tick, and the worst tick's split. */
+  ownCpuMaxMs?: number;
   worstTickMs?: number;
+  worstTickCpuMs?: number;
   worstTickRunQueueMs?: number;
   line: string;
 }
 
-/** Every `cell N: extension host event loop max-delay-ms=X p99-ms=Y [own-max-ms=… …]` line logged so far, in order. */
+/** Every `cell N: extension host event loop max-delay-ms=X p99-ms=Y [own-cpu-max-ms=… …]` line logged so far, in order. */
 export function eventLoopLines(userDataDir: string): DelayLine[] {
   const out: DelayLine[] = [];
   for (const f of loupeLogs(userDataDir)) {
     for (const line of readFileSync(f, 'utf8').split('\n')) {
-      const m = /cell (\d+): extension host event loop max-delay-ms=([\d.]+) p99-ms=([\d.]+)(?: own-max-ms=([\d.]+) worst-tick-ms=([\d.]+) worst-tick-runqueue-ms=([\d.]+))?/.exec(line);
+      const m = /cell (\d+): extension host event loop max-delay-ms=([\d.]+) p99-ms=([\d.]+)(?: own-cpu-max-ms=([\d.]+) worst-tick-ms=([\d.]+) worst-tick-cpu-ms=([\d.]+) worst-tick-runqueue-ms=([\d.]+))?/.exec(line);
       if (!m) continue;
       out.push({
         cell: Number(m[1]),
         maxMs: Number(m[2]),
         p99Ms: Number(m[3]),
-        ...(m[4] ? { ownMaxMs: Number(m[4]), worstTickMs: Number(m[5]), worstTickRunQueueMs: Number(m[6]) } : {}),
+        ...(m[4] ? { ownCpuMaxMs: Number(m[4]), worstTickMs: Number(m[5]), worstTickCpuMs: Number(m[6]), worstTickRunQueueMs: Number(m[7]) } : {}),
         line: line.trim(),
       });
     }

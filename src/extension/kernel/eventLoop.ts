@@ -1,5 +1,6 @@
-// How long the extension host's event loop stalls while a cell generates, and (on Linux, when asked) how much of the
-// worst stall was the thread waiting for a CPU rather than the extension host holding the loop.
+// How long the extension host's event loop stalls while a cell generates, and (on Linux, when asked) what the loop's
+// thread did meanwhile: ran on a CPU (the host's own work), waited for one, or slept (I/O, or a GC pause waiting for its
+// helper threads, which wait for a CPU too on a busy machine).
 import { closeSync, openSync, readSync } from 'node:fs';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 
@@ -9,10 +10,11 @@ export interface EventLoopFigures {
   p99Ms: number;
   /** Present when attribution ran. */
   attribution?: {
-    /** The worst tick with the run-queue wait taken out: time the loop was busy or blocked in a system call. */
-    ownMaxMs: number;
-    /** The worst tick as a whole, and how much of it the thread spent runnable but waiting for a CPU. */
+    /** The most CPU time the loop's thread used within one tick: the host's own work holding the loop. */
+    ownCpuMaxMs: number;
+    /** The worst tick, and how it splits: on a CPU, runnable but waiting for a CPU; the rest the thread slept. */
     worstTickMs: number;
+    worstTickCpuMs: number;
     worstTickRunQueueMs: number;
   };
 }
@@ -24,7 +26,7 @@ const round = (x: number) => Math.round(x * 10) / 10;
 
 export class EventLoopProbe {
   private readonly histogram: IntervalHistogram = monitorEventLoopDelay({ resolution: RESOLUTION_MS });
-  private tracer: RunQueueTracer | undefined;
+  private tracer: ThreadTimeTracer | undefined;
   private state: 'new' | 'running' | 'stopped' = 'new';
   private figures: EventLoopFigures | undefined;
 
@@ -35,8 +37,9 @@ export class EventLoopProbe {
   start(): void {
     if (this.state !== 'new') return;
     this.state = 'running';
+    // The tracer first, so that it covers every interval the histogram records.
+    if (this.attribute) this.tracer = ThreadTimeTracer.start();
     this.histogram.enable();
-    if (this.attribute) this.tracer = RunQueueTracer.start();
   }
 
   /** Stops the probe and returns its figures (the same ones on later calls); undefined when it never sampled. */
@@ -57,58 +60,56 @@ export class EventLoopProbe {
   }
 }
 
-/** Formats figures for the log line the e2e suite reads: `max-delay-ms=… p99-ms=…[ own-max-ms=… …]`. */
+/** Formats figures for the log line the e2e suite reads: `max-delay-ms=… p99-ms=…[ own-cpu-max-ms=… …]`. */
 export function formatFigures(f: EventLoopFigures): string {
   const a = f.attribution;
-  return `max-delay-ms=${f.maxMs} p99-ms=${f.p99Ms}${a ? ` own-max-ms=${a.ownMaxMs} worst-tick-ms=${a.worstTickMs} worst-tick-runqueue-ms=${a.worstTickRunQueueMs}` : ''}`;
+  return `max-delay-ms=${f.maxMs} p99-ms=${f.p99Ms}${a ? ` own-cpu-max-ms=${a.ownCpuMaxMs} worst-tick-ms=${a.worstTickMs} worst-tick-cpu-ms=${a.worstTickCpuMs} worst-tick-runqueue-ms=${a.worstTickRunQueueMs}` : ''}`;
 }
 
 /**
- * A timer every TICK_MS that reads the main thread's run-queue wait (/proc/thread-self/schedstat, second field, ns)
- * through an open descriptor: each late tick splits into time spent waiting for a CPU and the rest.
+ * A timer every TICK_MS that reads the loop thread's time on a CPU and time waiting for one
+ * (/proc/thread-self/schedstat, first two fields, ns) through an open descriptor, so each late tick can be split.
  */
-class RunQueueTracer {
+class ThreadTimeTracer {
   private readonly buf = Buffer.alloc(128);
-  /** Unset until the first tick: like monitorEventLoopDelay, the interval before it is not counted. */
-  private last: bigint | undefined;
-  private lastWait = 0;
-  private ownMax = 0;
-  private worst = { tick: 0, wait: 0 };
+  private last = process.hrtime.bigint();
+  private lastCpu: number;
+  private lastWait: number;
+  private cpuMax = 0;
+  private worst = { tick: 0, cpu: 0, wait: 0 };
   private readonly timer: NodeJS.Timeout;
 
   private constructor(private readonly fd: number) {
+    [this.lastCpu, this.lastWait] = this.read();
     this.timer = setInterval(() => this.tick(), TICK_MS);
     this.timer.unref();
   }
 
-  static start(): RunQueueTracer | undefined {
+  static start(): ThreadTimeTracer | undefined {
     if (process.platform !== 'linux') return undefined;
     try {
       // Opened on the event-loop thread, so thread-self is that thread.
-      return new RunQueueTracer(openSync('/proc/thread-self/schedstat', 'r'));
+      return new ThreadTimeTracer(openSync('/proc/thread-self/schedstat', 'r'));
     } catch {
       return undefined;
     }
   }
 
-  private read(): number {
+  private read(): [cpu: number, wait: number] {
     const n = readSync(this.fd, this.buf, 0, this.buf.length, 0);
-    return Number(this.buf.toString('latin1', 0, n).split(' ')[1]) / 1e6;
+    const [cpu, wait] = this.buf.toString('latin1', 0, n).split(' ');
+    return [Number(cpu) / 1e6, Number(wait) / 1e6];
   }
 
   private tick(): void {
     const now = process.hrtime.bigint();
-    const wait = this.read();
-    if (this.last === undefined) {
-      this.last = now;
-      this.lastWait = wait;
-      return;
-    }
+    const [cpu, wait] = this.read();
     const tick = Number(now - this.last) / 1e6;
-    const waited = Math.max(0, wait - this.lastWait);
-    this.ownMax = Math.max(this.ownMax, tick - waited);
-    if (tick > this.worst.tick) this.worst = { tick, wait: waited };
+    const used = Math.max(0, cpu - this.lastCpu);
+    this.cpuMax = Math.max(this.cpuMax, used);
+    if (tick > this.worst.tick) this.worst = { tick, cpu: used, wait: Math.max(0, wait - this.lastWait) };
     this.last = now;
+    this.lastCpu = cpu;
     this.lastWait = wait;
   }
 
@@ -116,6 +117,6 @@ class RunQueueTracer {
     clearInterval(this.timer);
     this.tick();
     closeSync(this.fd);
-    return { ownMaxMs: round(this.ownMax), worstTickMs: round(this.worst.tick), worstTickRunQueueMs: round(this.worst.wait) };
+    return { ownCpuMaxMs: round(this.cpuMax), worstTickMs: round(this.worst.tick), worstTickCpuMs: round(this.worst.cpu), worstTickRunQueueMs: round(this.worst.wait) };
   }
 }
