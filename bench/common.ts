@@ -2,6 +2,8 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { BenchModelInfo } from '../scripts/bench-model';
+import type { Device } from '../src/common/protocol';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const BENCH = join(ROOT, 'bench');
@@ -87,4 +89,23 @@ export async function withStallProbe<T>(fn: () => Promise<T>): Promise<{ result:
     clearInterval(probe);
     h.disable();
   }
+}
+
+export const mb = (b: number) => `${(b / 1e6).toFixed(1)} MB`;
+
+/** bench/bare-worker.ts's messages: 'ready' once, then one result per run. */
+export interface BareReady { loadMs: number; rss: number; device: string; kvOnGpu: boolean; kvNote: string }
+export interface BareResult { text: string; promptTokens: number; generated: number; tokens: number[]; firstTokenMs: number; decodeMsPerToken: number; runMsPerToken: number; totalMs: number }
+
+/** The model host's requests for the bench model, the same on every device. */
+export const benchLoad = (folder: string, device: Device) => ({ key: 'bench', folder, family: 'qwen2_vl' as const, dialect: 'qwen2_vl' as const, device, dtype: 'auto' as const, info: { id: 'bench-qwen2vl' } as never });
+export const benchGenerate = (prompt: string, n: number) => ({ key: 'bench', task: 'ask' as const, prompt, images: [], regions: [], params: { max_new_tokens: n }, maxImageTokens: 1280, maxImagePixels: 50_000_000 });
+
+/** B2's bytes read per decode token: every fp32 decoder weight (LM head included), K and V at the average context, one embedding row. */
+export function decodeBytes(model: BenchModelInfo, promptTokens: number, newTokens: number) {
+  const S = model.shape;
+  const ctxAvg = promptTokens + newTokens / 2;
+  const kvBytes = 2 * S.layers * S.kvHeads * (S.hidden / S.heads) * 4 * ctxAvg;
+  const weightBytes = 4 * model.params.decoder;
+  return { ctxAvg, kvBytes, weightBytes, bytesPerToken: weightBytes + kvBytes + 4 * S.hidden };
 }

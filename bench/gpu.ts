@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { LoadedInfo } from '../src/common/protocol';
 import { HostClient } from '../src/engine/client';
 import { intraOpThreads } from '../src/engine/host/threads';
-import { Child, fmt, ROOT, summarize, type Summary } from './common';
+import { benchGenerate, benchLoad, Child, decodeBytes, fmt, mb, ROOT, summarize, type BareReady, type BareResult, type Summary } from './common';
 import { log, machine, prepare } from './setup';
 
 export const GPU_RESULTS_MD = join(ROOT, 'bench', 'gpu-results.md');
@@ -17,8 +17,6 @@ export const GPU_RESULTS_JSON = join(ROOT, 'bench', 'gpu-results.json');
 export const ORT_VERBOSE_PRELOAD = join(ROOT, 'bench', 'ort-verbose.js');
 
 interface GpuOpts { device: string; rounds: number; newTokens: number; prompt: string; outDir?: string }
-interface BareResult { text: string; promptTokens: number; generated: number; tokens: number[]; firstTokenMs: number; decodeMsPerToken: number; runMsPerToken: number; totalMs: number }
-interface BareReady { loadMs: number; rss: number; device: string; kvOnGpu: boolean; kvNote: string }
 
 /** The card as nvidia-smi names it; undefined where there is no nvidia-smi. */
 export function gpuInfo(): { name: string; memory: string; driver: string } | undefined {
@@ -102,7 +100,6 @@ export function describePlacements(blocks: Placement[], preferred: string, names
 }
 
 const messageOf = (e: unknown) => String((e as Error)?.message ?? e).split('\n')[0]!.slice(0, 400);
-const mb = (b: number) => `${(b / 1e6).toFixed(1)} MB`;
 
 export async function gpuMain(o: GpuOpts): Promise<void> {
   const m = machine();
@@ -110,8 +107,6 @@ export async function gpuMain(o: GpuOpts): Promise<void> {
   log(`GPU: ${card ? `${card.name}, ${card.memory}, driver ${card.driver}` : 'nvidia-smi not found'}; device ${o.device}`);
   const model = prepare();
   const folder = model.dir;
-  const S = model.shape;
-  const hd = S.hidden / S.heads;
   const outDir = o.outDir;
   if (outDir) mkdirSync(outDir, { recursive: true });
   const failures: string[] = [];
@@ -129,8 +124,8 @@ export async function gpuMain(o: GpuOpts): Promise<void> {
   log('placement: verbose onnxruntime log from a model host and the bare worker…');
   let hostVerbose = '';
   const vClient = new HostClient({ script: join(ROOT, 'dist', 'host.js'), env: { NODE_OPTIONS: `--require ${ORT_VERBOSE_PRELOAD}` }, onLog: (l) => { hostVerbose += l + '\n'; } });
-  const loadReq = { key: 'bench', folder, family: 'qwen2_vl' as const, dialect: 'qwen2_vl' as const, device: o.device as never, dtype: 'auto' as const, info: { id: 'bench-qwen2vl' } as never };
-  const genReq = (n: number) => ({ key: 'bench', task: 'ask' as const, prompt: o.prompt, images: [], regions: [], params: { max_new_tokens: n }, maxImageTokens: 1280, maxImagePixels: 50_000_000 });
+  const loadReq = benchLoad(folder, o.device as never);
+  const genReq = (n: number) => benchGenerate(o.prompt, n);
   try {
     await vClient.load(loadReq);
     await vClient.generate(genReq(2));
@@ -234,10 +229,7 @@ export async function gpuMain(o: GpuOpts): Promise<void> {
   const cpuDiverge = checkBare && cpuTokens ? checkBare.tokens.findIndex((t, i) => t !== cpuTokens!.tokens[i]) : undefined;
 
   const promptTokens = checkLoupe?.promptTokens ?? checkBare?.promptTokens ?? 0;
-  const ctxAvg = promptTokens + o.newTokens / 2;
-  const kvBytes = 2 * S.layers * S.kvHeads * hd * 4 * ctxAvg;
-  const weightBytes = 4 * model.params.decoder;
-  const bytesPerToken = weightBytes + kvBytes + 4 * S.hidden;
+  const { ctxAvg, kvBytes, weightBytes, bytesPerToken } = decodeBytes(model, promptTokens, o.newTokens);
   const bwMeasured = measured.gbps?.length ? summarize(measured.gbps) : undefined;
   const bounds: { label: string; gbps: number; boundMs: number }[] = [];
   if (bwMeasured) bounds.push({ label: `measured: ${fmt(bwMeasured, 0, ' GB/s')} (PyTorch ${measured.torch ?? ''} device-to-device copy of 1 GiB, bytes read + written, CUDA events)`, gbps: bwMeasured.median, boundMs: (bytesPerToken / (bwMeasured.median * 1e9)) * 1000 });

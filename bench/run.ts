@@ -8,7 +8,7 @@ import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { HostClient } from '../src/engine/client';
 import { copyBandwidth } from './bandwidth';
-import { Child, fmt, ROOT, summarize, withStallProbe, type Summary } from './common';
+import { benchGenerate, benchLoad, Child, decodeBytes, fmt, mb, ROOT, summarize, withStallProbe, type BareReady, type BareResult, type Summary } from './common';
 import { GPU_RESULTS_MD, gpuMain } from './gpu';
 import { log, machine, prepare } from './setup';
 
@@ -23,11 +23,8 @@ const B6_GENERATIONS = 50;
 const B6_TOKENS = 8;
 const PROMPT = 'Write a long story about a lighthouse keeper who finds a message in a bottle.';
 
-interface BareResult { text: string; promptTokens: number; generated: number; tokens: number[]; firstTokenMs: number; decodeMsPerToken: number; runMsPerToken: number; totalMs: number }
 interface InprocResult { generated: number; tokens: number[]; decodeMsPerToken: number; runMsPerToken: number; tokenizerDecodeMsPerToken: number; maxStallMs: number; histMaxMs: number }
 interface Pre { ms: number; tokens: number; size: string; inputIds: number }
-
-const mb = (b: number) => `${(b / 1e6).toFixed(1)} MB`;
 
 async function main(): Promise<void> {
   const device = argValue('--device') ?? 'cpu';
@@ -51,12 +48,12 @@ async function main(): Promise<void> {
   // ---- B1 Loupe vs bare, alternating; B4 (Loupe side) probed on the same runs.
   log('B1: loading the bench model in Loupe\'s model host and in the bare onnxruntime worker…');
   const client = new HostClient({ script: join(ROOT, 'dist', 'host.js'), onLog: (l) => { if (!/vulkan|Dawn|WebGPU adapter/i.test(l)) console.log(`[host] ${l}`); } });
-  const loadReq = { key: 'bench', folder, family: 'qwen2_vl' as const, dialect: 'qwen2_vl' as const, device: 'cpu' as const, dtype: 'auto' as const, info: { id: 'bench-qwen2vl' } as never };
+  const loadReq = benchLoad(folder, 'cpu');
   const loaded = await client.load(loadReq);
   const hostRssAfterLoad = (await client.status())!.rss;
   const bare = new Child('bare-worker.ts', [folder]);
-  const bareReady = await bare.next<{ loadMs: number; rss: number }>();
-  const genReq = (n: number) => ({ key: 'bench', task: 'ask' as const, prompt: PROMPT, images: [], regions: [], params: { max_new_tokens: n }, maxImageTokens: 1280, maxImagePixels: 50_000_000 });
+  const bareReady = await bare.next<BareReady>();
+  const genReq = (n: number) => benchGenerate(PROMPT, n);
 
   const loupeRun = async (n: number) => {
     let firstDelta = 0;
@@ -163,10 +160,7 @@ async function main(): Promise<void> {
   // ---- Figures.
   const bw = summarize([...bw2, ...bw3]);
   const bwSingle = summarize(bw1);
-  const ctxAvg = checkLoupe.promptTokens + NEW_TOKENS / 2;
-  const kvBytes = 2 * S.layers * S.kvHeads * hd * 4 * ctxAvg; // K and V read once per step at the average context
-  const weightBytes = 4 * model.params.decoder; // every decoder weight (LM head included) is read once per step
-  const bytesPerToken = weightBytes + kvBytes + 4 * S.hidden; // + one embedding row
+  const { ctxAvg, kvBytes, weightBytes, bytesPerToken } = decodeBytes(model, checkLoupe.promptTokens, NEW_TOKENS);
   const boundMs = (bytesPerToken / (bw.median * 1e9)) * 1000;
   const achievedBare = boundMs / bareTok.median;
   const achievedLoupe = boundMs / loupeConsumer.median;

@@ -49,8 +49,11 @@ export function createController(kernel: Kernel, log?: vscode.LogOutputChannel):
               },
               replaceOutputs: (outputs: OutputSpec[]) => Promise.resolve(exec.replaceOutput(outputs.map(toCellOutput))),
               generating(on: boolean) {
-                if (on) generation.start();
-                else generation.stop();
+                if (on) {
+                  // Only the generation figures are logged for a prompt cell: one probe at a time.
+                  whole.stop();
+                  generation.start();
+                } else generation.stop();
               },
               end(success: boolean | undefined) {
                 exec.end(success, Date.now());
