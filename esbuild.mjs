@@ -9,7 +9,7 @@ const common = { bundle: true, sourcemap: !production, minify: production, logLe
 const builds = [
   {
     ...common,
-    entryPoints: { extension: 'src/extension/extension.ts', host: 'src/engine/host/main.ts' },
+    entryPoints: { extension: 'src/extension/extension.ts', host: 'src/engine/local/host/main.ts' },
     outdir: 'dist',
     platform: 'node',
     format: 'cjs',
@@ -30,7 +30,7 @@ const builds = [
   },
   {
     ...common,
-    entryPoints: { renderer: 'src/renderer/index.ts' },
+    entryPoints: { renderer: 'webview/index.ts' },
     outdir: 'dist',
     platform: 'browser',
     format: 'esm',

@@ -10,7 +10,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { intraOpThreads } from '../src/engine/host/threads';
+import { intraOpThreads } from '../src/engine/local/host/threads';
 
 interface RunMsg {
   type: 'run';

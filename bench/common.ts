@@ -3,7 +3,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BenchModelInfo } from '../scripts/bench-model';
-import type { Device } from '../src/common/protocol';
+import type { Device } from '../src/engine/local/protocol';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const BENCH = join(ROOT, 'bench');

@@ -6,9 +6,9 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { LoadedInfo } from '../src/common/protocol';
-import { HostClient } from '../src/engine/client';
-import { intraOpThreads } from '../src/engine/host/threads';
+import type { LoadedInfo } from '../src/engine/local/protocol';
+import { HostClient } from '../src/engine/local/client';
+import { intraOpThreads } from '../src/engine/local/host/threads';
 import { benchGenerate, benchLoad, Child, decodeBytes, fmt, mb, ROOT, summarize, type BareReady, type BareResult, type Summary } from './common';
 import { log, machine, prepare } from './setup';
 

@@ -3,9 +3,9 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { FAMILIES } from '../src/engine/families';
-import type { Processor, Tensor } from '../src/engine/families/types';
-import { prepareImage } from '../src/engine/host/images';
+import { FAMILIES } from '../src/engine/local/families';
+import type { Processor, Tensor } from '../src/engine/local/families/types';
+import { prepareImage } from '../src/images/prepare';
 import { ROOT } from './common';
 
 const MAX_IMAGE_TOKENS = 1280; // loupe.maxImageTokens default

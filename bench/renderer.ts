@@ -9,7 +9,7 @@ import { gzipSync } from 'node:zlib';
 import * as esbuild from 'esbuild';
 import sharp from 'sharp';
 import type { Region } from '../src/common/result';
-import { loadImage } from '../src/extension/images/load';
+import { loadImage } from '../src/images/load';
 import { launch, makeResult, openHarness, ROOT, startServer } from '../test/renderer/support';
 
 const RUNS = 7;
@@ -30,7 +30,7 @@ const ms = (v: number) => v.toFixed(1);
 
 async function main() {
   execFileSync(process.execPath, ['esbuild.mjs'], { cwd: ROOT, stdio: 'inherit' });
-  const min = await esbuild.build({ entryPoints: [join(ROOT, 'src/renderer/index.ts')], bundle: true, minify: true, format: 'esm', platform: 'browser', target: 'es2022', write: false, legalComments: 'none' });
+  const min = await esbuild.build({ entryPoints: [join(ROOT, 'webview/index.ts')], bundle: true, minify: true, format: 'esm', platform: 'browser', target: 'es2022', write: false, legalComments: 'none' });
   const minBytes = min.outputFiles[0]!.contents;
   const devBytes = readFileSync(join(ROOT, 'dist/renderer.js'));
 

@@ -6,7 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { HostClient } from '../src/engine/client';
+import { HostClient } from '../src/engine/local/client';
 import { copyBandwidth } from './bandwidth';
 import { benchGenerate, benchLoad, Child, decodeBytes, fmt, mb, ROOT, summarize, withStallProbe, type BareReady, type BareResult, type Summary } from './common';
 import { GPU_RESULTS_MD, gpuMain } from './gpu';

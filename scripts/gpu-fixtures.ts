@@ -12,8 +12,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describePlacements, EP_NAME, gpuInfo, ORT_VERBOSE_PRELOAD, parsePlacements } from '../bench/gpu';
-import type { GenerateResult, LoadedInfo, RegionInput } from '../src/common/protocol';
-import { HostClient } from '../src/engine/client';
+import type { GenerateResult, LoadedInfo, RegionInput } from '../src/engine/local/protocol';
+import { HostClient } from '../src/engine/local/client';
 import { spotPng } from '../test/helpers/spot';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');

@@ -12,7 +12,7 @@ import { parseCliArgs, UsageError } from '../src/cli/args';
 import { DownloadBar, formatCellLine } from '../src/cli/progress';
 import { RESULT_MIME, type LoupeResult } from '../src/common/result';
 import { spotPng } from './helpers/spot';
-import { parseNotebook, serializeNotebook, type StoredCell, type StoredNotebook } from '../src/extension/notebook/format';
+import { parseNotebook, serializeNotebook, type StoredCell, type StoredNotebook } from '../src/core/notebook/format';
 
 const ROOT = join(import.meta.dirname, '..');
 const CLI = join(ROOT, 'dist', 'cli.js');

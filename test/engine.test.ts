@@ -5,8 +5,8 @@ import { cpSync, mkdtempSync, readdirSync, readFileSync, truncateSync, writeFile
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { EngineError, HostClient } from '../src/engine/client';
-import { resolveModel } from '../src/engine/resolve';
+import { EngineError, HostClient } from '../src/engine/local/client';
+import { resolveModel } from '../src/engine/local/resolve';
 import { spotPng } from './helpers/spot';
 
 const ROOT = join(import.meta.dirname, '..');

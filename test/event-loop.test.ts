@@ -5,7 +5,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { EventLoopProbe, formatFigures, type EventLoopFigures } from '../src/extension/kernel/eventLoop';
+import { EventLoopProbe, formatFigures, type EventLoopFigures } from '../src/core/kernel/eventLoop';
 
 const ROOT = join(import.meta.dirname, '..');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -60,7 +60,7 @@ test('a stall spent waiting for a CPU is told apart from one the host causes', {
   const hog = spawn('taskset', ['-c', '0', process.execPath, '-e', 'for(;;){}'], { stdio: 'ignore' });
   try {
     await sleep(200);
-    const script = `const { EventLoopProbe, formatFigures } = require(${JSON.stringify(join(ROOT, 'src', 'extension', 'kernel', 'eventLoop.ts'))});
+    const script = `const { EventLoopProbe, formatFigures } = require(${JSON.stringify(join(ROOT, 'src', 'core', 'kernel', 'eventLoop.ts'))});
       require('node:os').setPriority(19);
       const p = new EventLoopProbe(true); p.start(); setTimeout(() => { console.log(JSON.stringify(p.stop())); }, 1500);`;
     // Started at normal priority (loading takes CPU), then it lowers its own.

@@ -9,11 +9,11 @@ import Ajv from 'ajv';
 import sharp from 'sharp';
 import { labelColor } from '../src/common/colors';
 import { RESULT_MIME, type LoupeResult } from '../src/common/result';
-import { escapeMarkdown, markdownText } from '../src/extension/export/common';
-import { exportNotebook, renderHtml, sessionRecord, toIpynb } from '../src/extension/export';
-import { markdownToHtml } from '../src/extension/export/minimark';
-import { ERROR_MIME } from '../src/extension/kernel/outputs';
-import type { StoredNotebook } from '../src/extension/notebook/format';
+import { escapeMarkdown, markdownText } from '../src/core/export/common';
+import { exportNotebook, renderHtml, sessionRecord, toIpynb } from '../src/core/export';
+import { markdownToHtml } from '../src/core/export/minimark';
+import { ERROR_MIME } from '../src/core/kernel/outputs';
+import type { StoredNotebook } from '../src/core/notebook/format';
 import { spotPng } from './helpers/spot';
 
 const SCHEMA = join(import.meta.dirname, 'fixtures', 'nbformat', 'nbformat.v4.5.schema.json');

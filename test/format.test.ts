@@ -3,7 +3,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { decodeItem, encodeItem, NotebookFormatError, parseNotebook, serializeNotebook, type StoredNotebook } from '../src/extension/notebook/format';
+import { decodeItem, encodeItem, NotebookFormatError, parseNotebook, serializeNotebook, type StoredNotebook } from '../src/core/notebook/format';
 
 const examples = join(import.meta.dirname, '..', 'examples');
 

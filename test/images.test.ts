@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import sharp from 'sharp';
-import { loadImage, resolveImagePath } from '../src/extension/images/load';
-import { animatedGif, cmykJpeg, exifRotatedJpeg, palettePng, pngDeclaring, SHARED_IMAGES, sixteenBitPng } from './helpers/images';
+import { loadImage, resolveImagePath } from '../src/images/load';
+import { animatedGif, cmykJpeg, exifRotatedJpeg, palettePng, pngDeclaring, EXAMPLE_IMAGES, TEST_IMAGE_DIRS, sixteenBitPng } from './helpers/images';
 
 const dir = mkdtempSync(join(tmpdir(), 'loupe-images-'));
 const write = (name: string, data: Buffer | string) => {
@@ -20,7 +20,7 @@ async function displayed(r: Awaited<ReturnType<typeof loadImage>>) {
   return { meta: await sharp(bytes).metadata(), bytes, image: r.image };
 }
 
-test('every shared image loads with its natural size and a display copy', async () => {
+test('every test image loads with its natural size and a display copy', async () => {
   const expected: Record<string, [number, number]> = {
     'astronaut.png': [512, 512],
     'camera.png': [512, 512],
@@ -30,26 +30,26 @@ test('every shared image loads with its natural size and a display copy', async 
     'rocket.jpg': [640, 427],
     'text.png': [448, 172],
   };
-  const files = readdirSync(SHARED_IMAGES).filter((f) => /\.(png|jpe?g)$/.test(f));
-  assert.deepEqual(files.sort(), Object.keys(expected).sort());
-  for (const f of files) {
-    const { meta, image } = await displayed(await loadImage(f, { baseDir: SHARED_IMAGES }));
+  const files = TEST_IMAGE_DIRS.flatMap((dir) => readdirSync(dir).filter((f) => /\.(png|jpe?g)$/.test(f)).map((f) => ({ dir, f })));
+  assert.deepEqual(files.map((x) => x.f).sort(), Object.keys(expected).sort());
+  for (const { dir, f } of files) {
+    const { meta, image } = await displayed(await loadImage(f, { baseDir: dir }));
     assert.deepEqual([image.width, image.height], expected[f], f);
     assert.deepEqual([meta.width, meta.height], expected[f], `${f}: small images are not enlarged`);
     assert.equal(meta.depth, 'uchar');
-    assert.equal(image.path, join(SHARED_IMAGES, f));
+    assert.equal(image.path, join(dir, f));
   }
 });
 
 test('large images are scaled to 1600 px on the longest side for display', async () => {
-  write('wide.png', await sharp(join(SHARED_IMAGES, 'coffee.png')).resize(3000, 2000).png().toBuffer());
+  write('wide.png', await sharp(join(EXAMPLE_IMAGES, 'coffee.png')).resize(3000, 2000).png().toBuffer());
   const { meta, image } = await displayed(await loadImage('wide.png', { baseDir: dir }));
   assert.deepEqual([image.width, image.height], [3000, 2000]);
   assert.deepEqual([meta.width, meta.height], [1600, 1067]);
 });
 
 test('an EXIF-rotated JPEG is shown upright: width and height swap', async () => {
-  write('rotated.jpg', await exifRotatedJpeg(join(SHARED_IMAGES, 'coffee.png'), 6));
+  write('rotated.jpg', await exifRotatedJpeg(join(EXAMPLE_IMAGES, 'coffee.png'), 6));
   const { meta, image } = await displayed(await loadImage('rotated.jpg', { baseDir: dir }));
   assert.deepEqual([image.width, image.height], [400, 600]);
   assert.deepEqual([meta.width, meta.height], [400, 600]);
@@ -58,7 +58,7 @@ test('an EXIF-rotated JPEG is shown upright: width and height swap', async () =>
 });
 
 test('16-bit, CMYK and palette images become 8-bit sRGB', async () => {
-  const coffee = join(SHARED_IMAGES, 'coffee.png');
+  const coffee = join(EXAMPLE_IMAGES, 'coffee.png');
   write('deep.png', await sixteenBitPng(coffee));
   write('cmyk.jpg', await cmykJpeg(coffee));
   write('palette.png', await palettePng(coffee));
@@ -94,7 +94,7 @@ test('a PNG declaring 30000×30000 pixels is refused from its header, without de
 });
 
 test('the pixel limit follows the setting', async () => {
-  const r = await loadImage('coffee.png', { baseDir: SHARED_IMAGES, maxPixels: 100_000 });
+  const r = await loadImage('coffee.png', { baseDir: EXAMPLE_IMAGES, maxPixels: 100_000 });
   assert.equal(r.ok, false);
   assert.match((r as { error: string }).error, /600×400 pixels \(0\.2 MP\), above the limit/);
 });
@@ -107,7 +107,7 @@ const badCases: [string, () => Promise<string> | string, RegExp][] = [
   [
     'a truncated JPEG',
     async () => {
-      const full = await sharp(join(SHARED_IMAGES, 'rocket.jpg')).toBuffer();
+      const full = await sharp(join(EXAMPLE_IMAGES, 'rocket.jpg')).toBuffer();
       return write('truncated.jpg', full.subarray(0, Math.floor(full.length / 2)));
     },
     /truncated\.jpg is corrupt or truncated/,
@@ -115,7 +115,7 @@ const badCases: [string, () => Promise<string> | string, RegExp][] = [
   [
     'a truncated PNG',
     async () => {
-      const full = await sharp(join(SHARED_IMAGES, 'coffee.png')).png().toBuffer();
+      const full = await sharp(join(EXAMPLE_IMAGES, 'coffee.png')).png().toBuffer();
       return write('truncated.png', full.subarray(0, Math.floor(full.length / 3)));
     },
     /truncated\.png is corrupt or truncated/,
@@ -139,7 +139,7 @@ test('relative paths need a saved notebook; absolute and file: paths do not', ()
 });
 
 test('https images are downloaded with clear errors', async () => {
-  const png = await sharp(join(SHARED_IMAGES, 'chelsea.png')).png().toBuffer();
+  const png = await sharp(join(EXAMPLE_IMAGES, 'chelsea.png')).png().toBuffer();
   const fakeFetch = (async (url: string) =>
     url.endsWith('/ok.png') ? new Response(png, { status: 200 }) : new Response('no', { status: 404, statusText: 'Not Found' })) as unknown as typeof fetch;
   const ok = await loadImage('https://images.test/ok.png', { fetch: fakeFetch });

@@ -6,10 +6,10 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import sharp from 'sharp';
 import { RESULT_MIME, type LoupeResult } from '../src/common/result';
-import { HostClient } from '../src/engine/client';
-import { Kernel, type KernelCell } from '../src/extension/kernel/kernel';
-import { ERROR_MIME, type OutputSpec } from '../src/extension/kernel/outputs';
-import { EnginePromptRunner, type EngineSettings } from '../src/extension/kernel/prompts';
+import { HostClient } from '../src/engine/local/client';
+import { Kernel, type KernelCell } from '../src/core/kernel/kernel';
+import { ERROR_MIME, type OutputSpec } from '../src/core/kernel/outputs';
+import { EnginePromptRunner, type EngineSettings } from '../src/core/kernel/runner';
 import { spotPng } from './helpers/spot';
 
 const ROOT = join(import.meta.dirname, '..');

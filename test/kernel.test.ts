@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import sharp from 'sharp';
 import { RESULT_MIME, type LoupeResult } from '../src/common/result';
-import { Kernel, UNTRUSTED_MESSAGE, type KernelCell, type PromptRunner } from '../src/extension/kernel/kernel';
-import { ERROR_MIME, type OutputSpec } from '../src/extension/kernel/outputs';
-import { SHARED_IMAGES } from './helpers/images';
+import { Kernel, UNTRUSTED_MESSAGE, type KernelCell, type PromptRunner } from '../src/core/kernel/kernel';
+import { ERROR_MIME, type OutputSpec } from '../src/core/kernel/outputs';
+import { EXAMPLE_IMAGES } from './helpers/images';
 
 /** Records what VS Code would see of one cell's execution. */
 class FakeExecution {
@@ -30,7 +30,7 @@ class FakeExecution {
   }
 }
 
-function cell(source: string, log: FakeExecution[], notebook = 'nb1', baseDir: string | null = SHARED_IMAGES): KernelCell {
+function cell(source: string, log: FakeExecution[], notebook = 'nb1', baseDir: string | null = EXAMPLE_IMAGES): KernelCell {
   return {
     notebook,
     baseDir: baseDir ?? undefined,
@@ -177,7 +177,7 @@ test('prompt cells go to the engine with the parsed cell', async () => {
     },
   });
   await k.execute([cell('@image coffee.png\n@task caption\nBe brief.', log)]);
-  assert.deepEqual(seen, [`caption|Be brief.|${SHARED_IMAGES}`]);
+  assert.deepEqual(seen, [`caption|Be brief.|${EXAMPLE_IMAGES}`]);
   assert.equal(log[0]!.success, true);
 });
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { isImageCell, parseCell, PARAM_KEYS } from '../src/extension/cells/parser';
+import { isImageCell, parseCell, PARAM_KEYS } from '../src/core/cells/parser';
 import { TASKS } from '../src/common/result';
 
 test('every directive is parsed', () => {

@@ -9,8 +9,8 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { after, before, test } from 'node:test';
-import { HostClient } from '../src/engine/client';
-import { resolveModel } from '../src/engine/resolve';
+import { HostClient } from '../src/engine/local/client';
+import { resolveModel } from '../src/engine/local/resolve';
 
 const ROOT = join(import.meta.dirname, '..');
 const FIXTURE = join(ROOT, 'test', 'fixtures', 'models', 'tiny-florence2');
@@ -98,7 +98,7 @@ test('idle models are unloaded after loupe.unloadAfterMinutes', async () => {
   }
 });
 
-import { statusText } from '../src/extension/engine/statusText';
+import { statusText } from '../src/extension/statusText';
 
 test('the status bar names the provider that runs and why the GPU was skipped', () => {
   assert.equal(statusText('florence-2-base', { provider: 'webgpu', fallbacks: [] }), 'Loupe: florence-2-base · WebGPU');

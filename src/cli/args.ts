@@ -1,7 +1,7 @@
 // Command-line arguments of `loupe`: pure, so every rule is tested without running anything.
 import { parseArgs } from 'node:util';
-import { DEVICES, DTYPES, type Device, type Dtype } from '../common/protocol';
-import { EXPORT_FORMATS, type ExportFormat } from '../extension/export/common';
+import { DEVICES, DTYPES, type Device, type Dtype } from '../engine/local/protocol';
+import { EXPORT_FORMATS, type ExportFormat } from '../core/export/common';
 
 export class UsageError extends Error {
   override readonly name = 'UsageError';

@@ -1,10 +1,10 @@
 // `loupe models`: the registry with sizes per dtype, tasks and whether each model is downloaded; `--download ID`.
 import { join } from 'node:path';
-import type { Dtype } from '../common/protocol';
-import { formatBytes, readManifest, resolveEndpoint, resolveToken } from '../engine/download/hub';
-import { DTYPE_SUFFIX } from '../engine/host/dtypes';
+import type { Dtype } from '../engine/local/protocol';
+import { formatBytes, readManifest, resolveEndpoint, resolveToken } from '../engine/local/download/hub';
+import { DTYPE_SUFFIX } from '../engine/local/host/dtypes';
 import { DEFAULT_MODEL, REGISTRY, type RegistryEntry } from '../engine/registry';
-import { resolveModel } from '../engine/resolve';
+import { resolveModel } from '../engine/local/resolve';
 import type { ModelsArgs } from './args';
 import { DownloadBar } from './progress';
 import { CliError, modelsDir, type CliIO } from './run';

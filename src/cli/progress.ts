@@ -1,8 +1,8 @@
 // Progress on stderr: a download bar (one line rewritten with \r on a terminal, plain lines otherwise)
 // and one line per cell with its status, time, task, model and tokens.
 import type { LoupeResult } from '../common/result';
-import { formatBytes, type DownloadProgress } from '../engine/download/hub';
-import { modelLabel } from '../extension/export/common';
+import { formatBytes, type DownloadProgress } from '../engine/local/download/hub';
+import { modelLabel } from '../core/export/common';
 
 export interface Stream {
   write(s: string): unknown;

@@ -1,5 +1,5 @@
 // Models Loupe knows by name. Data only: adding a model never needs a new code path.
-import type { BoxDialect, Dtype, Family } from '../common/protocol';
+import type { BoxDialect, Dtype, Family } from './local/protocol';
 import type { Task } from '../common/result';
 
 export type Capability = Task | 'multi-image';

@@ -1,15 +1,15 @@
 // Extension entry point: wires VS Code to Loupe's plain-TypeScript core. Keep activation light.
 import * as vscode from 'vscode';
 import { NOTEBOOK_TYPE } from '../common/result';
-import { EngineService } from './engine/service';
-import { DEFAULT_MAX_PIXELS } from './images/load';
-import { loadSharp } from './images/sharp';
-import { createController } from './kernel/controller';
-import { Kernel } from './kernel/kernel';
-import { registerExportCommand } from './notebook/exportCommand';
-import { registerImageCommands } from './notebook/imageCommands';
-import { registerRendererBridge } from './notebook/rendererBridge';
-import { LoupeSerializer } from './notebook/serializer';
+import { EngineService } from './engineService';
+import { DEFAULT_MAX_PIXELS } from '../images/load';
+import { loadSharp } from '../images/sharp';
+import { createController } from './controller';
+import { Kernel } from '../core/kernel/kernel';
+import { registerExportCommand } from './exportCommand';
+import { registerImageCommands } from './imageCommands';
+import { registerRendererBridge } from './rendererBridge';
+import { LoupeSerializer } from './serializer';
 
 export function activate(context: vscode.ExtensionContext): void {
   context.subscriptions.push(

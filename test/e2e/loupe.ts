@@ -1,5 +1,5 @@
 // Page helpers for Loupe notebooks in the workbench: cells, their execution marks, and the renderer's DOM
-// (.loupe-result in the notebook webview iframes; see src/renderer/view.ts, figure.ts, overlay.ts).
+// (.loupe-result in the notebook webview iframes; see webview/view.ts, figure.ts, overlay.ts).
 import type { Frame, Locator, Page } from 'playwright-core';
 import { CONTROLLER_LABEL } from './workspace';
 import { WAIT_MS, rendererFrames, runCommand, sleep, waitFor } from './harness';

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { UNTRUSTED_MESSAGE } from '../../src/extension/kernel/kernel';
+import { UNTRUSTED_MESSAGE } from '../../src/core/kernel/kernel';
 import { WAIT_MS, openFile, screenshot, sleep, startWorkbench, waitFor, type Workbench } from './harness';
 import { activeNotebook, allFrameText, cellState, codeCell, runCell } from './loupe';
 import { SKIP, loupeLogs, makeWorkspace, modelSettings, prepare } from './workspace';

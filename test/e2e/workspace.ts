@@ -46,7 +46,7 @@ export function prepare(log: (m: string) => void): string {
   if (process.env.LOUPE_E2E_VSIX) return process.env.LOUPE_E2E_VSIX;
   const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { name: string; version: string };
   const vsix = join(REPO_ROOT, `${pkg.name}-${process.platform}-${process.arch}-${pkg.version}.vsix`);
-  const inputs = Math.max(...['src', 'examples', 'package.json', '.vscodeignore'].filter((p) => existsSync(join(REPO_ROOT, p))).map((p) => newestMtime(join(REPO_ROOT, p))));
+  const inputs = Math.max(...['src', 'webview', 'media', 'syntaxes', 'examples', 'package.json', '.vscodeignore'].filter((p) => existsSync(join(REPO_ROOT, p))).map((p) => newestMtime(join(REPO_ROOT, p))));
   if (!existsSync(vsix) || statSync(vsix).mtimeMs < inputs) {
     run('npm', ['run', 'package'], 5 * 60_000);
     log('npm run package done');

@@ -1,7 +1,7 @@
 // A stand-in for the extension host in a test: starts the model host, loads a fixture, prints the host's pid, then
 // waits to be killed (the test checks that the host does not outlive it).
 import { join } from 'node:path';
-import { HostClient } from '../../src/engine/client';
+import { HostClient } from '../../src/engine/local/client';
 
 const root = join(import.meta.dirname, '..', '..');
 const c = new HostClient({ script: join(root, 'dist', 'host.js') });

@@ -2,7 +2,9 @@
 import { deflateSync } from 'node:zlib';
 import sharp from 'sharp';
 
-export const SHARED_IMAGES = new URL('../../../shared/images/', import.meta.url).pathname;
+/** The example images (examples/images) and two more grayscale ones (test/fixtures/images), all in the repository. */
+export const EXAMPLE_IMAGES = new URL('../../examples/images/', import.meta.url).pathname;
+export const TEST_IMAGE_DIRS = [EXAMPLE_IMAGES, new URL('../fixtures/images/', import.meta.url).pathname];
 
 function crc32(buf: Buffer): number {
   let c = ~0;

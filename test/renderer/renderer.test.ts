@@ -9,7 +9,7 @@ import { after, before, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import sharp from 'sharp';
 import type { LoupeResult, Region, ResultImage } from '../../src/common/result';
-import { loadImage } from '../../src/extension/images/load';
+import { loadImage } from '../../src/images/load';
 import { launch, makeResult, openHarness, ROOT, spanOf, startServer } from './support';
 
 const SHOTS = join(ROOT, 'test-results', 'renderer');

@@ -2,9 +2,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { clampView, dragToBox, IDENTITY, MAX_ZOOM, panBy, toImage, toViewport, transformOf, zoomAt } from '../../src/renderer/viewport';
-import { locateAnswers, segments } from '../../src/renderer/answer';
-import { gridColumns } from '../../src/renderer/compare';
+import { clampView, dragToBox, IDENTITY, MAX_ZOOM, panBy, toImage, toViewport, transformOf, zoomAt } from '../../webview/viewport';
+import { locateAnswers, segments } from '../../webview/answer';
+import { gridColumns } from '../../webview/compare';
 
 test('zooming keeps the point under the pointer fixed, and the image always covers the viewport', () => {
   fc.assert(

@@ -1,0 +1,163 @@
+// The kernel's logic: per-notebook queue, interrupt, and what running a cell means.
+// VS Code is reached only through the small interfaces below, so this is testable without it.
+import { formatCellErrors, isImageCell, parseCell, type ParsedCell } from '../cells/parser';
+import { loadImage } from '../../images/load';
+import { errorOutput, imageCellOutput, type OutputSpec } from './outputs';
+
+export interface CellExecution {
+  /** Sets the execution order and marks the cell running. */
+  start(order: number): void;
+  replaceOutputs(outputs: OutputSpec[]): Promise<void>;
+  /** success undefined: no mark (interrupted before it started). */
+  end(success: boolean | undefined): void;
+  /** Signalled when the user interrupts this cell or the notebook. */
+  readonly signal: AbortSignal;
+  /** Told when the model starts and stops generating (for responsiveness measurements). */
+  generating?(on: boolean): void;
+}
+
+export interface KernelCell {
+  /** Identifies the notebook: queues and execution order are per notebook. */
+  notebook: string;
+  /** Folder of the notebook file, for relative image paths; undefined while untitled. */
+  baseDir: string | undefined;
+  source: string;
+  language: string;
+  /** Creates the execution now, so queued cells show as pending. */
+  createExecution(): CellExecution;
+}
+
+export interface PromptContext {
+  baseDir: string | undefined;
+  signal: AbortSignal;
+  replaceOutputs(outputs: OutputSpec[]): Promise<void>;
+  generating?(on: boolean): void;
+}
+
+export interface PromptRunner {
+  run(cell: ParsedCell, ctx: PromptContext): Promise<boolean>;
+}
+
+export interface KernelDeps {
+  isTrusted(): boolean;
+  maxImagePixels(): number;
+  prompts: PromptRunner;
+  now?: () => number;
+}
+
+interface Job {
+  cell: KernelCell;
+  exec: CellExecution;
+  abort: AbortController;
+  finished: () => void;
+}
+
+interface NotebookQueue {
+  order: number;
+  jobs: Job[];
+  running: boolean;
+}
+
+export const UNTRUSTED_MESSAGE =
+  'Loupe does not run cells in an untrusted workspace: running a cell reads files and runs a model. Trust this folder (Manage Workspace Trust) to run it.';
+
+export class Kernel {
+  private readonly queues = new Map<string, NotebookQueue>();
+  constructor(private readonly deps: KernelDeps) {}
+
+  /** Queues cells in order; resolves when all of them have finished. */
+  execute(cells: KernelCell[]): Promise<void> {
+    if (cells.length === 0) return Promise.resolve();
+    const done: Promise<void>[] = [];
+    for (const cell of cells) {
+      const q = this.queue(cell.notebook);
+      const exec = cell.createExecution();
+      const abort = new AbortController();
+      // Both the user's interrupt (exec.signal) and ours end the job.
+      exec.signal.addEventListener('abort', () => abort.abort(), { once: true });
+      done.push(new Promise<void>((finished) => q.jobs.push({ cell, exec, abort, finished })));
+    }
+    for (const nb of new Set(cells.map((c) => c.notebook))) void this.pump(nb);
+    return Promise.all(done).then(() => undefined);
+  }
+
+  /** Stops the running cell and drops the queued ones of a notebook. */
+  interrupt(notebook: string): void {
+    const q = this.queues.get(notebook);
+    if (!q) return;
+    for (const job of q.jobs) job.abort.abort();
+  }
+
+  private queue(notebook: string): NotebookQueue {
+    let q = this.queues.get(notebook);
+    if (!q) {
+      q = { order: 0, jobs: [], running: false };
+      this.queues.set(notebook, q);
+    }
+    return q;
+  }
+
+  private async pump(notebook: string): Promise<void> {
+    const q = this.queue(notebook);
+    if (q.running) return;
+    q.running = true;
+    try {
+      while (q.jobs.length) {
+        const job = q.jobs[0]!;
+        try {
+          if (job.abort.signal.aborted) job.exec.end(undefined);
+          else await this.runOne(job, ++q.order);
+        } catch (e) {
+          // A bug here must not wedge the queue or crash the extension host.
+          await job.exec.replaceOutputs([errorOutput('Loupe error', (e as Error).stack ?? String(e))]).catch(() => undefined);
+          job.exec.end(false);
+        } finally {
+          q.jobs.shift();
+          job.finished();
+        }
+      }
+    } finally {
+      q.running = false;
+    }
+  }
+
+  private async runOne(job: Job, order: number): Promise<void> {
+    const { exec, cell } = job;
+    exec.start(order);
+    if (!this.deps.isTrusted()) {
+      await exec.replaceOutputs([errorOutput('Workspace not trusted', UNTRUSTED_MESSAGE)]);
+      exec.end(false);
+      return;
+    }
+    const parsed = parseCell(cell.source);
+    if (parsed.errors.length) {
+      await exec.replaceOutputs([errorOutput('Cell syntax error', formatCellErrors(parsed.errors))]);
+      exec.end(false);
+      return;
+    }
+    if (isImageCell(parsed)) {
+      const ok = await this.runImageCell(parsed, cell, exec, job.abort.signal);
+      exec.end(job.abort.signal.aborted ? undefined : ok);
+      return;
+    }
+    if (!parsed.prompt.trim() && parsed.images.length === 0) {
+      await exec.replaceOutputs([]);
+      exec.end(true);
+      return;
+    }
+    const ok = await this.deps.prompts.run(parsed, { baseDir: cell.baseDir, signal: job.abort.signal, replaceOutputs: (o) => exec.replaceOutputs(o), generating: (on) => exec.generating?.(on) });
+    exec.end(job.abort.signal.aborted ? undefined : ok);
+  }
+
+  private async runImageCell(parsed: ParsedCell, cell: KernelCell, exec: CellExecution, signal: AbortSignal): Promise<boolean> {
+    const now = this.deps.now ?? Date.now;
+    const t0 = now();
+    const maxPixels = this.deps.maxImagePixels();
+    // Images are independent: one bad file never stops the others.
+    const results = await Promise.all(parsed.images.map((img) => loadImage(img.source, { baseDir: cell.baseDir, maxPixels, signal })));
+    if (signal.aborted) return false;
+    const output = await imageCellOutput(results, { totalMs: now() - t0 });
+    await exec.replaceOutputs([output]);
+    return results.every((r) => r.ok);
+  }
+}

@@ -1,0 +1,51 @@
+// Notebook renderer for Loupe results: activation, one ResultView per output id, settings in ctx state.
+// Runs in the notebook's webview: DOM only, nothing from the network, everything scoped to the given element.
+import type { ActivationFunction, OutputItem, RendererContext } from 'vscode-notebook-renderer';
+import { isLoupeResult } from '../src/common/result';
+import type { RendererMessage } from '../src/common/renderer-messages';
+import { el } from './dom';
+import { ensureStyle } from './styles';
+import { ResultView, type Settings } from './view';
+
+const DEFAULTS: Settings = { layout: 'side', overlay: true, labels: true };
+
+export const activate: ActivationFunction<Partial<Settings>> = (ctx: RendererContext<Partial<Settings>>) => {
+  const views = new Map<string, ResultView>();
+  const settings = (): Settings => ({ ...DEFAULTS, ...(ctx.getState() ?? {}) });
+  const saveSettings = (patch: Partial<Settings>) => ctx.setState({ ...settings(), ...patch });
+  // requiresMessaging is "optional": without a channel, draw to ask is off and copy uses the clipboard API.
+  const post = ctx.postMessage ? (m: RendererMessage) => ctx.postMessage!(m) : undefined;
+  const release = (id: string) => {
+    views.get(id)?.dispose();
+    views.delete(id);
+  };
+  return {
+    renderOutputItem(item: OutputItem, element: HTMLElement) {
+      const doc = element.ownerDocument;
+      ensureStyle(doc);
+      let value: unknown;
+      try {
+        value = item.json();
+      } catch {
+        value = undefined;
+      }
+      if (!isLoupeResult(value)) {
+        release(item.id);
+        element.replaceChildren(el(doc, 'div', 'loupe-error', 'This output is not a Loupe result this version can show.'));
+        return;
+      }
+      // The same output id again (streaming): update the existing view in place, keeping zoom and images.
+      let view = views.get(item.id);
+      if (!view) {
+        view = new ResultView(doc, { outputId: item.id, settings, saveSettings, post });
+        views.set(item.id, view);
+      }
+      view.update(value);
+      if (view.root.parentElement !== element) element.replaceChildren(view.root);
+    },
+    disposeOutputItem(id?: string) {
+      if (id) release(id);
+      else for (const k of [...views.keys()]) release(k);
+    },
+  };
+};

@@ -1,0 +1,120 @@
+// One image's regions as an SVG layer in original-image pixels (viewBox = natural size), plus HTML label chips.
+// Because the SVG and the chips are sized to the image, zoom and pan move them with it for free.
+import { labelColor, PALETTE } from '../src/common/colors';
+import type { Region } from '../src/common/result';
+import { el, svgEl } from './dom';
+
+export interface RegionRef {
+  /** Index into the result's regions: stable while a result streams (regions are only appended). */
+  id: number;
+  region: Region;
+}
+
+/** [x1, y1, x2, y2] around any region kind, in original pixels. */
+export function regionBounds(r: Region): [number, number, number, number] {
+  const xs = r.coords.filter((_, i) => i % 2 === 0);
+  const ys = r.coords.filter((_, i) => i % 2 === 1);
+  return [Math.min(...xs), Math.min(...ys), Math.max(...xs), Math.max(...ys)];
+}
+
+/** What "copy coordinates" copies: the region's own coordinates, rounded to pixels, in the `@region` syntax. */
+export function coordsText(r: Region): string {
+  return `[${r.coords.map((c) => Math.round(c)).join(', ')}]`;
+}
+
+export function regionName(r: Region): string {
+  return r.label || r.kind;
+}
+
+/** Reading order: top to bottom, then left to right. Containers come before what they contain, so nested
+ * (smaller) regions are drawn later, on top, and stay hoverable. */
+export function readingOrder(refs: RegionRef[]): RegionRef[] {
+  return refs
+    .map((ref) => ({ ref, b: regionBounds(ref.region) }))
+    .sort((a, b) => a.b[1] - b.b[1] || a.b[0] - b.b[0] || a.ref.id - b.ref.id)
+    .map((x) => x.ref);
+}
+
+/** Above this many regions on one image, labels show only for the region under the pointer or focus
+ * (a thousand overlapping labels are unreadable, and cost more than the rest of the overlay). */
+export const MANY_LABELS = 200;
+
+/** The palette class of a label: colours come from the stylesheet, so a thousand regions share a few styles. */
+export function colorClass(label: string): string {
+  return `loupe-c${PALETTE.indexOf(labelColor(label))}`;
+}
+
+export interface Overlay {
+  svg: SVGSVGElement;
+  chips: HTMLElement;
+  /** Focusable shape of each region id, in reading order. */
+  shapes: Map<number, SVGElement>;
+  /** The label chip of a region, made on first use when there are many. */
+  chip(id: number): HTMLElement | undefined;
+}
+
+function buildChip(doc: Document, r: Region, id: number, width: number, height: number): HTMLElement {
+  const [x1, y1] = regionBounds(r);
+  const chip = el(doc, 'div', `loupe-chip ${colorClass(r.label)}`, r.label);
+  chip.dataset.region = String(id);
+  chip.style.left = `${(x1 / width) * 100}%`;
+  // Above the region's top-left corner, or just inside it when there is no room above.
+  if (y1 / height < 0.04) {
+    chip.style.top = `${(y1 / height) * 100}%`;
+    chip.classList.add('is-inside');
+  } else chip.style.bottom = `${(1 - y1 / height) * 100}%`;
+  return chip;
+}
+
+function shapeOf(doc: Document, r: Region): SVGElement | undefined {
+  const c = r.coords;
+  if (!c.every(Number.isFinite)) return undefined;
+  if (r.kind === 'box' && c.length === 4) {
+    const [x1, y1, x2, y2] = regionBounds(r);
+    return svgEl(doc, 'rect', { x: x1, y: y1, width: x2 - x1, height: y2 - y1 });
+  }
+  if (r.kind === 'quad' && c.length === 8) return svgEl(doc, 'polygon', { points: c.join(' ') });
+  // A zero-length line with round caps is a dot of constant screen size at every zoom (non-scaling stroke).
+  if (r.kind === 'point' && c.length === 2) return svgEl(doc, 'path', { d: `M${c[0]} ${c[1]}h0`, class: 'loupe-point' });
+  return undefined;
+}
+
+export function buildOverlay(doc: Document, refs: RegionRef[], width: number, height: number, imageIndex: number): Overlay {
+  const svg = svgEl(doc, 'svg', { class: 'loupe-svg', viewBox: `0 0 ${width} ${height}`, preserveAspectRatio: 'none' });
+  const chips = el(doc, 'div', 'loupe-chips');
+  chips.setAttribute('aria-hidden', 'true');
+  const shapes = new Map<number, SVGElement>();
+  const chipOf = new Map<number, HTMLElement>();
+  const byId = new Map<number, Region>();
+  const ordered = readingOrder(refs);
+  const lazy = ordered.length > MANY_LABELS;
+  ordered.forEach((ref, n) => {
+    const r = ref.region;
+    const shape = shapeOf(doc, r);
+    if (!shape) return;
+    shape.setAttribute('class', `${shape.getAttribute('class') ?? ''} loupe-region ${colorClass(r.label)}`.trim());
+    shape.dataset.region = String(ref.id);
+    shape.setAttribute('tabindex', '0');
+    shape.setAttribute('role', 'button');
+    shape.setAttribute('aria-label', `Region ${n + 1} of ${ordered.length} on image ${imageIndex}: ${regionName(r)}, ${r.kind} ${coordsText(r)}`);
+    svg.appendChild(shape);
+    shapes.set(ref.id, shape);
+    byId.set(ref.id, r);
+    if (r.label && !lazy) {
+      const chip = buildChip(doc, r, ref.id, width, height);
+      chips.appendChild(chip);
+      chipOf.set(ref.id, chip);
+    }
+  });
+  const chip = (id: number) => {
+    let c = chipOf.get(id);
+    const r = byId.get(id);
+    if (!c && r?.label) {
+      c = buildChip(doc, r, id, width, height);
+      chips.appendChild(c);
+      chipOf.set(id, c);
+    }
+    return c;
+  };
+  return { svg, chips, shapes, chip };
+}

@@ -1,0 +1,78 @@
+// The renderer's CSS: plain elements themed with VS Code's --vscode-* variables (light, dark and high contrast).
+// Injected once per document (all outputs share one iframe); every selector is under a loupe- class.
+import { PALETTE } from '../src/common/colors';
+import { textOn } from './dom';
+
+export const STYLE_ID = 'loupe-renderer-style';
+
+// One class per palette colour for regions, chips and answer underlines (shared styles, no inline colours).
+const PALETTE_CSS = PALETTE.map(
+  (c, i) => `.loupe-c${i}.loupe-region { color: ${c}; } .loupe-c${i}.loupe-chip { background: ${c}; color: ${textOn(c)}; } .loupe-c${i}.loupe-ref { border-bottom-color: ${c}; }`,
+).join('\n');
+
+export const CSS = `
+.loupe-result { font-family: var(--vscode-font-family); font-size: var(--vscode-font-size, 13px); color: var(--vscode-foreground); }
+.loupe-toolbar { display: flex; flex-wrap: wrap; gap: 4px; margin: 0 0 6px; }
+.loupe-button { font: inherit; font-size: 12px; line-height: 18px; padding: 1px 8px; border-radius: 2px; cursor: pointer;
+  color: var(--vscode-button-secondaryForeground, var(--vscode-foreground));
+  background: var(--vscode-button-secondaryBackground, transparent);
+  border: 1px solid var(--vscode-button-border, var(--vscode-contrastBorder, transparent)); }
+.loupe-button:hover:not(:disabled) { background: var(--vscode-button-secondaryHoverBackground, var(--vscode-toolbar-hoverBackground)); }
+.loupe-button[aria-pressed="true"] { color: var(--vscode-button-foreground); background: var(--vscode-button-background); }
+.loupe-button[aria-pressed="true"]:hover { background: var(--vscode-button-hoverBackground); }
+.loupe-button:disabled { opacity: 0.5; cursor: default; }
+.loupe-button:focus-visible, .loupe-viewport:focus-visible { outline: 1px solid var(--vscode-focusBorder); outline-offset: 2px; }
+.loupe-images { display: flex; flex-wrap: wrap; gap: 12px; align-items: flex-start; }
+.loupe-images[data-layout="side"] { flex-wrap: nowrap; }
+.loupe-images[data-layout="side"] > .loupe-figure { flex: 1 1 0; }
+.loupe-images[data-layout="grid"] { display: grid; grid-template-columns: repeat(var(--loupe-cols), minmax(0, 1fr)); }
+.loupe-figure { margin: 0; min-width: 0; max-width: 100%; }
+.loupe-images[data-layout="single"] > .loupe-figure { width: 100%; }
+.loupe-viewport { position: relative; overflow: clip; width: 100%; touch-action: none; user-select: none; cursor: default;
+  background: var(--vscode-editorWidget-background, transparent); box-shadow: 0 0 0 1px var(--vscode-widget-border, var(--vscode-contrastBorder, transparent)); }
+.loupe-result.is-zoomed .loupe-viewport { cursor: grab; }
+.loupe-result.is-drawing .loupe-viewport { cursor: crosshair; }
+.loupe-stage { position: absolute; inset: 0; transform-origin: 0 0; }
+.loupe-stage.is-moving { will-change: transform; }
+/* Display copies are already upright: never apply an EXIF orientation a second time. */
+.loupe-img { display: block; width: 100%; height: 100%; image-orientation: none; }
+.loupe-svg { position: absolute; inset: 0; width: 100%; height: 100%; overflow: visible; pointer-events: none; }
+.loupe-region { stroke: currentColor; stroke-width: 2; fill: transparent; vector-effect: non-scaling-stroke; pointer-events: visiblePainted; outline: none; }
+.loupe-region.loupe-point { stroke-width: 9; stroke-linecap: round; fill: none; }
+.loupe-region.is-hot, .loupe-region.is-selected { stroke-width: 4; fill: color-mix(in srgb, currentColor 22%, transparent); }
+.loupe-region.loupe-point.is-hot, .loupe-region.loupe-point.is-selected { stroke-width: 14; }
+.loupe-region:focus-visible { stroke-width: 4; stroke-dasharray: 6 3; }
+.loupe-chips { position: absolute; inset: 0; pointer-events: none; contain: strict; }
+.loupe-figure.many-labels .loupe-chip:not(.is-hot) { display: none; }
+.loupe-chip { position: absolute; white-space: nowrap; font: 11px/15px var(--vscode-font-family); padding: 0 4px; border-radius: 2px 2px 0 0;
+  transform-origin: 0 100%; transform: scale(var(--loupe-inv, 1)); max-width: 24em; overflow: hidden; text-overflow: ellipsis; }
+.loupe-chip.is-inside { transform-origin: 0 0; border-radius: 0 0 2px 0; }
+.loupe-chip.is-hot { outline: 2px solid var(--vscode-focusBorder); z-index: 1; }
+.loupe-result.hide-overlay .loupe-svg, .loupe-result.hide-overlay .loupe-chips, .loupe-result.hide-labels .loupe-chips { display: none; }
+.loupe-band { position: absolute; pointer-events: none; border: 1px dashed var(--vscode-focusBorder);
+  background: color-mix(in srgb, var(--vscode-focusBorder) 18%, transparent); }
+.loupe-figure figcaption { font-size: 12px; color: var(--vscode-descriptionForeground); margin-top: 4px; overflow-wrap: anywhere; }
+.loupe-answer { white-space: pre-wrap; margin: 8px 0; line-height: 1.5; overflow-wrap: anywhere; }
+.loupe-ref { border-bottom: 2px solid; }
+.loupe-ref.is-hot { background: var(--vscode-editor-findMatchHighlightBackground, rgba(234, 92, 0, 0.33));
+  outline: 1px solid var(--vscode-editor-findMatchHighlightBorder, transparent); }
+.loupe-status { font-size: 12px; color: var(--vscode-descriptionForeground); }
+.loupe-status:empty { display: none; }
+.loupe-error { color: var(--vscode-errorForeground); white-space: pre-wrap; }
+.loupe-note, .loupe-warning { font-size: 12px; color: var(--vscode-editorWarning-foreground, var(--vscode-descriptionForeground)); }
+.loupe-sr { position: absolute; width: 1px; height: 1px; overflow: hidden; clip-path: inset(50%); white-space: nowrap; }
+/* High contrast: thicker strokes and bordered chips, so regions stand out on any image. */
+.vscode-high-contrast .loupe-region, .vscode-high-contrast-light .loupe-region { stroke-width: 3; }
+.vscode-high-contrast .loupe-chip, .vscode-high-contrast-light .loupe-chip { border: 1px solid var(--vscode-contrastBorder); }
+.vscode-high-contrast .loupe-ref.is-hot, .vscode-high-contrast-light .loupe-ref.is-hot { outline: 1px dotted var(--vscode-contrastActiveBorder); }
+${PALETTE_CSS}
+@media (forced-colors: active) { .loupe-region { stroke: Highlight; } .loupe-chip { forced-color-adjust: none; } }
+`;
+
+export function ensureStyle(doc: Document): void {
+  if (doc.getElementById(STYLE_ID)) return;
+  const style = doc.createElement('style');
+  style.id = STYLE_ID;
+  style.textContent = CSS;
+  doc.head.appendChild(style);
+}
