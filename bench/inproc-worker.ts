@@ -1,7 +1,7 @@
 // B4 (in-process) and the B1 profile: the same generation Loupe's model host runs (transformers.js
 // generate with TextStreamer + InterruptableStoppingCriteria, Loupe's qwen2_vl family building the
 // inputs), but in this process, with onnxruntime's session.run and the tokenizer's decode timed.
-import { qwen2vl } from '../src/engine/local/families/chat';
+import { qwen2vl } from '../src/engine/local/families/qwen2_vl';
 import type { Processor, Tensor } from '../src/engine/local/families/types';
 import { withStallProbe } from './common';
 import { intraOpThreads } from '../src/engine/local/host/threads';

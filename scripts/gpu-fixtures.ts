@@ -12,7 +12,11 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describePlacements, EP_NAME, gpuInfo, ORT_VERBOSE_PRELOAD, parsePlacements } from '../bench/gpu';
-import type { GenerateResult, LoadedInfo, RegionInput } from '../src/engine/local/protocol';
+import type { Task } from '../src/common/tasks';
+import { parseAnswer } from '../src/engine/dialects';
+import type { Generation, GenerateRequest } from '../src/engine/types';
+import type { LoadedInfo } from '../src/engine/local/protocol';
+type RegionInput = GenerateRequest['regions'][number];
 import { HostClient } from '../src/engine/local/client';
 import { spotPng } from '../test/helpers/spot';
 
@@ -64,7 +68,7 @@ async function cases(): Promise<Case[]> {
 
 const request = (c: Case) => ({ key: c.model, task: c.task as never, prompt: c.prompt, images: c.images, regions: c.regions ?? [], params: { max_new_tokens: 60 }, maxImageTokens: 1024, maxImagePixels: 50_000_000 });
 
-interface Answer { raw: string; text: string; regions: number[][]; stats: GenerateResult['stats'][] }
+interface Answer { raw: string; text: string; regions: number[][]; stats: Generation['stats'][] }
 interface DeviceRun { device: string; loaded: Partial<Record<ModelKey, LoadedInfo>>; loadError: Partial<Record<ModelKey, string>>; answers: Record<string, Answer | { error: string }>; wallMs: number }
 
 async function runOn(device: string, all: Case[]): Promise<DeviceRun> {
@@ -85,14 +89,15 @@ async function runOn(device: string, all: Case[]): Promise<DeviceRun> {
       out.answers[c.name] = { error: `not loaded: ${out.loadError[c.model]}` };
       continue;
     }
-    const stats: GenerateResult['stats'][] = [];
-    let last: GenerateResult | undefined;
+    const stats: Generation['stats'][] = [];
+    let last: Generation | undefined;
     try {
       for (let i = 0; i < RUNS; i++) {
         last = await client.generate(request(c));
         stats.push(last.stats);
       }
-      out.answers[c.name] = { raw: last!.raw, text: last!.text, regions: last!.regions.map((r) => r.coords.map((v) => Math.round(v * 100) / 100)), stats };
+      const parsed = parseAnswer(MODELS[c.model].dialect, c.task as Task, last!.raw, { images: last!.images, modelSizes: last!.images.map((i) => ({ width: i.modelWidth, height: i.modelHeight })) });
+      out.answers[c.name] = { raw: last!.raw, text: parsed.text, regions: parsed.regions.map((r) => r.coords.map((v) => Math.round(v * 100) / 100)), stats };
     } catch (e) {
       out.answers[c.name] = { error: messageOf(e) };
     }
@@ -147,7 +152,7 @@ async function main(): Promise<void> {
     if (!a || 'error' in a) return 'n/a';
     const first = a.stats[0]!;
     const rest = a.stats.slice(1);
-    const med = (f: (s: GenerateResult['stats']) => number) => (rest.length ? median(rest.map(f)) : f(first));
+    const med = (f: (s: Generation['stats']) => number) => (rest.length ? median(rest.map(f)) : f(first));
     return `${med((s) => s.totalMs).toFixed(1)} ms (first ${first.totalMs.toFixed(0)} ms; encode ${med((s) => s.imageEncodeMs).toFixed(1)}, TTFT ${med((s) => s.timeToFirstTokenMs).toFixed(1)})`;
   };
   let same = 0;

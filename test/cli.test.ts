@@ -109,11 +109,11 @@ test('loupe run: every cell runs on the fixtures, outputs are written back, one 
       ['prompt', 'ok', 'ask'],
     ],
   );
-  assert.equal(results[1]!.answer, 'FIXTURE TEXT');
-  assert.equal(results[1]!.regions[0]!.kind, 'quad');
-  assert.equal(results[2]!.regions[0]!.label, 'the <cup>');
-  assert.equal(results[4]!.answer, 'A tiny fixture image with a bright region.');
-  assert.ok(results.slice(1).every((x) => x!.model?.fixture === true));
+  assert.equal(results[1]!.runs[0]!.answer, 'FIXTURE TEXT');
+  assert.equal(results[1]!.runs[0]!.regions[0]!.kind, 'quad');
+  assert.equal(results[2]!.runs[0]!.regions[0]!.label, 'the <cup>');
+  assert.equal(results[4]!.runs[0]!.answer, 'A tiny fixture image with a bright region.');
+  assert.ok(results.slice(1).every((x) => x!.runs.every((run) => run.model?.fixture === true)));
   assert.ok(nb.cells[2]!.outputs[0]!.items.some((i) => i.mime === 'image/png' && 'base64' in i), 'PNG fallback stored as base64');
 });
 
@@ -128,7 +128,7 @@ test('loupe run: a failing cell exits 1, and the other cells still run; --out le
   assert.match(lines[6]!, /^cell 8 {2}ok /);
   assert.deepEqual(readFileSync(p), before, 'with --out the notebook itself is not rewritten');
   const nb = parseNotebook(readFileSync(join(dir, 'fail-out.loupe')));
-  assert.equal(resultOf(nb.cells[7]!)?.answer, 'A tiny fixture image.');
+  assert.equal(resultOf(nb.cells[7]!)?.runs[0]?.answer, 'A tiny fixture image.');
   assert.equal(resultOf(nb.cells[6]!)?.images[0]?.error, 'image not found: images/missing.png', 'the failed cell says why, under its image');
   assert.match(r.stderr, /7 cells ran, 1 failed/);
 });
@@ -195,7 +195,7 @@ test('loupe export: ipynb valid against nbformat 4.5; md links resolve; json has
   const rec = JSON.parse(readFileSync(join(dir, 'run.session.json'), 'utf8')) as {
     fixture: boolean;
     models: { id: string; revision: string; provider: string; dtype: string }[];
-    cells: { cell: number; images: { path: string; sha256: string }[]; seed?: number; timings: Record<string, number> }[];
+    cells: { cell: number; images: { path: string; sha256: string }[]; runs: { seed?: number; stats: Record<string, number> }[]; timings: Record<string, number> }[];
   };
   assert.equal(rec.fixture, true);
   assert.deepEqual(rec.models.map((m) => [m.id, m.revision, m.provider, m.dtype]), [
@@ -205,7 +205,8 @@ test('loupe export: ipynb valid against nbformat 4.5; md links resolve; json has
   const coffee = rec.cells[0]!.images[0]!;
   assert.equal(coffee.path, join(dir, 'images', 'coffee.png'));
   assert.equal(coffee.sha256, (await import('node:crypto')).createHash('sha256').update(readFileSync(coffee.path)).digest('hex'));
-  assert.equal(typeof rec.cells[2]!.seed, 'number');
+  assert.equal(typeof rec.cells[2]!.runs[0]!.seed, 'number');
+  assert.equal(typeof rec.cells[2]!.runs[0]!.stats.generatedTokens, 'number');
   assert.equal(typeof rec.cells[2]!.timings.generateMs, 'number');
 });
 
@@ -218,7 +219,7 @@ test('loupe run --export html: one offline file; in Chromium the images load inl
   assert.equal(r.stdout.trim(), html);
   const nb = parseNotebook(readFileSync(p));
   const ground = resultOf(nb.cells[6]!)!;
-  const box = ground.regions[0]!.coords;
+  const box = ground.runs[0]!.regions[0]!.coords;
   assert.ok(Math.abs(box[0]! - 360) <= 25 && Math.abs(box[2]! - 480) <= 25, `the fixture found the spot: ${box}`);
 
   const browser = await chromium.launch({ executablePath: process.env.LOUPE_E2E_CHROMIUM ?? '/usr/bin/chromium', args: ['--no-sandbox'] });
@@ -306,7 +307,8 @@ test('argument parser and progress lines', () => {
   for (const bad of [['run'], ['run', 'a', 'b'], ['run', 'a', '--device', 'tpu'], ['export', 'a', '--model', 'x'], ['models', 'x'], ['run', 'a', '--alias', 'nope'], ['zap']]) {
     assert.throws(() => parseCliArgs(bad), UsageError, bad.join(' '));
   }
-  const r = { version: 1, kind: 'prompt', status: 'ok', task: 'ground', model: { id: '/m/tiny-florence2', provider: 'cpu', dtype: 'q4' }, images: [], answer: '', regions: [], params: {}, timings: { generatedTokens: 12, tokensPerSecond: 85 }, warnings: [] } as LoupeResult;
+  const run = { images: [1], model: { id: '/m/tiny-florence2', provider: 'cpu', dtype: 'q4' }, status: 'ok' as const, answer: '', regions: [], warnings: [], stats: { generatedTokens: 12, tokensPerSecond: 85 } };
+  const r: LoupeResult = { version: 2, kind: 'prompt', status: 'ok', task: 'ground', images: [], runs: [run], params: {}, timings: {}, warnings: [] };
   assert.equal(formatCellLine(3, true, 1234, r, undefined), 'cell 3  ok     1.2 s  ground  tiny-florence2 (cpu, q4)  12 tok 85 tok/s');
   assert.equal(formatCellLine(4, false, 50, undefined, 'Bad input: image not found: x.png\nmore'), 'cell 4  FAIL   0.1 s  Bad input: image not found: x.png');
 

@@ -5,7 +5,9 @@ import { cpSync, mkdtempSync, readdirSync, readFileSync, truncateSync, writeFile
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { EngineError, HostClient } from '../src/engine/local/client';
+import { LoupeError } from '../src/common/errors';
+import { parseAnswer } from '../src/engine/dialects';
+import { HostClient } from '../src/engine/local/client';
 import { resolveModel } from '../src/engine/local/resolve';
 import { spotPng } from './helpers/spot';
 
@@ -36,6 +38,13 @@ const gen = (key: string, task: string, prompt: string, images: { path: string; 
   ...extra,
 });
 
+/** Generates through the host and parses the answer as the runner does (the host returns the raw answer). */
+async function generate(c: HostClient, req: ReturnType<typeof gen>, opts: Parameters<HostClient['generate']>[1] = {}) {
+  const g = await c.generate(req, opts);
+  const dialect = req.key.startsWith('florence') ? 'florence2' : 'qwen2_vl';
+  return { ...g, ...parseAnswer(dialect, req.task, g.raw, { images: g.images, modelSizes: g.images.map((i) => ({ width: i.modelWidth, height: i.modelHeight })) }) };
+}
+
 const spotFile = async (name: string, w: number, h: number, box: [number, number, number, number], orientation?: number) => {
   const p = join(tmp, name);
   writeFileSync(p, await spotPng(w, h, box, { orientation }));
@@ -49,7 +58,7 @@ test('florence2 fixture: loads on CPU with the WebGPU fallback recorded, streams
   assert.equal(info.dtype, 'q4', 'auto picks q4 on the CPU when the folder ships it');
   assert.ok(info.fallbacks.some((f) => f.device === 'webgpu' && /WebGPU adapter/i.test(f.error)), JSON.stringify(info.fallbacks));
   const deltas: string[] = [];
-  const r = await c.generate(gen('florence', 'caption', '', [{ path: COFFEE, source: 'coffee.png' }]), { onDelta: (t) => deltas.push(t) });
+  const r = await generate(c, gen('florence', 'caption', '', [{ path: COFFEE, source: 'coffee.png' }]), { onDelta: (t) => deltas.push(t) });
   assert.equal(r.text, 'A tiny fixture image.');
   assert.ok(deltas.length >= 3, 'text arrives token by token');
   assert.equal(deltas.join('').trim(), 'A tiny fixture image.');
@@ -64,7 +73,7 @@ test('florence2 fixture: a grounding answer becomes a box on the bright pixels o
   const c = newClient();
   await c.load(florenceLoad());
   const img = await spotFile('spot-600x400.png', 600, 400, [360, 80, 480, 160]);
-  const r = await c.generate(gen('florence', 'ground', 'the lamp', [img]));
+  const r = await generate(c, gen('florence', 'ground', 'the lamp', [img]));
   assert.equal(r.text, 'the lamp');
   assert.equal(r.regions.length, 1);
   const [x1, y1, x2, y2] = r.regions[0]!.coords;
@@ -78,11 +87,11 @@ test('qwen2_vl fixture: two images in one prompt; the box follows the bright reg
   const c = newClient();
   await c.load(qwenLoad());
   const a = await spotFile('q-a.png', 640, 480, [400, 100, 520, 200]);
-  const r = await c.generate(gen('qwen', 'ground', 'the bright region', [a]));
+  const r = await generate(c, gen('qwen', 'ground', 'the bright region', [a]));
   assert.equal(r.text, 'the bright region');
   const [x1, y1, x2, y2] = r.regions[0]!.coords;
   assert.ok(Math.abs(x1! - 400) <= 30 && Math.abs(x2! - 520) <= 30 && Math.abs(y1! - 100) <= 30 && Math.abs(y2! - 200) <= 30, JSON.stringify(r.regions[0]));
-  const two = await c.generate(gen('qwen', 'ask', 'What differs?', [a, { path: COFFEE, source: 'coffee.png' }]));
+  const two = await generate(c, gen('qwen', 'ask', 'What differs?', [a, { path: COFFEE, source: 'coffee.png' }]));
   assert.equal(two.text, 'A tiny fixture image with a bright region.');
   assert.equal(two.images.length, 2);
   assert.deepEqual([two.images[1]!.modelWidth, two.images[1]!.modelHeight], [588, 392], 'smart_resize of 600×400');
@@ -93,9 +102,9 @@ test('referring: the @region reaches each model as its own tokens', async () => 
   await c.load(florenceLoad());
   await c.load(qwenLoad());
   const region = { image: 1, box: [60, 40, 300, 200] as [number, number, number, number] };
-  const f = await c.generate(gen('florence', 'describe-region', '', [{ path: COFFEE, source: 'coffee.png' }], { regions: [region] }));
+  const f = await generate(c, gen('florence', 'describe-region', '', [{ path: COFFEE, source: 'coffee.png' }], { regions: [region] }));
   assert.match(f.raw, /a region of the fixture image<loc_100><loc_100><loc_500><loc_500>/);
-  const q = await c.generate(gen('qwen', 'describe-region', '', [{ path: COFFEE, source: 'coffee.png' }], { regions: [region] }));
+  const q = await generate(c, gen('qwen', 'describe-region', '', [{ path: COFFEE, source: 'coffee.png' }], { regions: [region] }));
   assert.match(q.raw, /You asked about <\|box_start\|>\(100,100\),\(500,500\)<\|box_end\|>/);
 });
 
@@ -104,9 +113,9 @@ test('a seed makes sampling reproducible', async () => {
   await c.load(qwenLoad());
   // A huge temperature and no top-k/top-p cut flatten the scripted logits, so different seeds really do sample differently.
   const p = (seed: number) => gen('qwen', 'ask', 'Hi', [], { params: { max_new_tokens: 12, do_sample: true, temperature: 1e6, top_k: 5000, top_p: 1, seed } });
-  const a = await c.generate(p(7));
-  const b = await c.generate(p(7));
-  const d = await c.generate(p(8));
+  const a = await generate(c, p(7));
+  const b = await generate(c, p(7));
+  const d = await generate(c, p(8));
   assert.equal(a.seed, 7);
   assert.equal(a.raw, b.raw);
   assert.notEqual(a.raw, d.raw);
@@ -117,7 +126,7 @@ test('cancel stops a generation mid-stream, and the next one works', async () =>
   await c.load(qwenLoad());
   const abort = new AbortController();
   let n = 0;
-  const r = await c.generate(gen('qwen', 'ask', 'Hi', [], { params: { max_new_tokens: 3000, do_sample: true, temperature: 1e6, top_k: 5000, top_p: 1, seed: 1 } }), {
+  const r = await generate(c, gen('qwen', 'ask', 'Hi', [], { params: { max_new_tokens: 3000, do_sample: true, temperature: 1e6, top_k: 5000, top_p: 1, seed: 1 } }), {
     signal: abort.signal,
     onDelta: () => {
       if (++n === 3) abort.abort();
@@ -125,7 +134,7 @@ test('cancel stops a generation mid-stream, and the next one works', async () =>
   });
   assert.equal(r.interrupted, true);
   assert.ok(r.stats.generatedTokens < 100, `stopped after ${r.stats.generatedTokens} tokens`);
-  const next = await c.generate(gen('qwen', 'ask', 'Hi', []));
+  const next = await generate(c, gen('qwen', 'ask', 'Hi', []));
   assert.equal(next.text, 'Hello from tiny-qwen2vl.');
 });
 
@@ -142,10 +151,10 @@ test('a host killed mid-generation fails that request clearly; the next request 
       }
     },
   });
-  await assert.rejects(p, (e: unknown) => e instanceof EngineError && e.code === 'host-crashed' && /signal SIGKILL/.test(e.message) && /restarts on the next run/.test(e.message));
+  await assert.rejects(p, (e: unknown) => e instanceof LoupeError && e.code === 'host-crashed' && /signal SIGKILL/.test(e.message) && /restarts on the next run/.test(e.message));
   await c.load(qwenLoad());
   assert.notEqual(c.pid, firstPid);
-  assert.equal((await c.generate(gen('qwen', 'ask', 'Hi', []))).text, 'Hello from tiny-qwen2vl.');
+  assert.equal((await generate(c, gen('qwen', 'ask', 'Hi', []))).text, 'Hello from tiny-qwen2vl.');
 });
 
 test('an ignored cancel kills the host after the grace period', async () => {
@@ -155,7 +164,7 @@ test('an ignored cancel kills the host after the grace period', async () => {
   const img = await spotFile('big.png', 3000, 2000, [10, 10, 100, 100]);
   const p = c.generate(gen('qwen', 'ask', 'Hi', [img], { maxImageTokens: 16000 }), { signal: abort.signal });
   setTimeout(() => abort.abort(), 5);
-  await assert.rejects(p, (e: unknown) => e instanceof EngineError && e.code === 'cancelled' && /model host was restarted/.test(e.message));
+  await assert.rejects(p, (e: unknown) => e instanceof LoupeError && e.code === 'cancelled' && /model host was restarted/.test(e.message));
 });
 
 test('corrupt, truncated and LFS-pointer model files are named before any session is created', async () => {
@@ -164,18 +173,18 @@ test('corrupt, truncated and LFS-pointer model files are named before any sessio
   cpSync(FLORENCE, truncated, { recursive: true });
   const dec = join(truncated, 'onnx', 'decoder_model_merged_q4.onnx');
   truncateSync(dec, Math.floor(readFileSync(dec).length / 2));
-  await assert.rejects(c.load(florenceLoad(truncated, 'trunc')), (e: unknown) => e instanceof EngineError && e.code === 'corrupt-model' && e.message.includes('decoder_model_merged_q4.onnx') && /download it again/i.test(e.message));
+  await assert.rejects(c.load(florenceLoad(truncated, 'trunc')), (e: unknown) => e instanceof LoupeError && e.code === 'corrupt-model' && e.message.includes('decoder_model_merged_q4.onnx') && /download it again/i.test(e.message));
   const lfs = join(tmp, 'lfs');
   cpSync(FLORENCE, lfs, { recursive: true });
   writeFileSync(join(lfs, 'onnx', 'encoder_model_q4.onnx'), 'version https://git-lfs.github.com/spec/v1\noid sha256:' + 'a'.repeat(64) + '\nsize 123456\n');
-  await assert.rejects(c.load(florenceLoad(lfs, 'lfs')), (e: unknown) => e instanceof EngineError && e.code === 'corrupt-model' && /encoder_model_q4\.onnx/.test(e.message) && /LFS pointer/i.test(e.message));
+  await assert.rejects(c.load(florenceLoad(lfs, 'lfs')), (e: unknown) => e instanceof LoupeError && e.code === 'corrupt-model' && /encoder_model_q4\.onnx/.test(e.message) && /LFS pointer/i.test(e.message));
   // The host is still fine.
   assert.equal((await c.load(florenceLoad())).provider, 'cpu');
 });
 
 test('an explicit provider that cannot run is a clear error, not a silent fallback', async () => {
   const c = newClient();
-  await assert.rejects(c.load({ ...florenceLoad(FLORENCE, 'cuda'), device: 'cuda' }), (e: unknown) => e instanceof EngineError && e.code === 'load-failed');
+  await assert.rejects(c.load({ ...florenceLoad(FLORENCE, 'cuda'), device: 'cuda' }), (e: unknown) => e instanceof LoupeError && e.code === 'load-failed');
 });
 
 test('a prompt longer than the context is refused before generating', async () => {
@@ -186,13 +195,13 @@ test('a prompt longer than the context is refused before generating', async () =
   writeFileSync(join(small, 'config.json'), JSON.stringify(cfg));
   const c = newClient();
   await c.load(qwenLoad(small, 'small'));
-  await assert.rejects(c.generate(gen('small', 'ask', 'Describe', [{ path: COFFEE, source: 'coffee.png' }])), (e: unknown) => e instanceof EngineError && e.code === 'context-too-long' && /handles 64/.test(e.message));
+  await assert.rejects(c.generate(gen('small', 'ask', 'Describe', [{ path: COFFEE, source: 'coffee.png' }])), (e: unknown) => e instanceof LoupeError && e.code === 'context-too-long' && /handles 64/.test(e.message));
 });
 
 test('explicit dtype loads that variant; a dtype the folder lacks is named', async () => {
   const c = newClient();
   assert.equal((await c.load({ ...qwenLoad(QWEN, 'q8'), dtype: 'q8' })).dtype, 'q8');
-  await assert.rejects(c.load({ ...qwenLoad(QWEN, 'fp16'), dtype: 'fp16' }), (e: unknown) => e instanceof EngineError && /no onnx\/vision_encoder_fp16\.onnx/.test(e.message));
+  await assert.rejects(c.load({ ...qwenLoad(QWEN, 'fp16'), dtype: 'fp16' }), (e: unknown) => e instanceof LoupeError && /no onnx\/vision_encoder_fp16\.onnx/.test(e.message));
 });
 
 test('model references: local folders, unknown ids with close matches, unsupported model types, offline', async () => {
@@ -207,7 +216,7 @@ test('model references: local folders, unknown ids with close matches, unsupport
   cpSync(QWEN, bert, { recursive: true });
   writeFileSync(join(bert, 'config.json'), JSON.stringify({ model_type: 'bert' }));
   await assert.rejects(resolveModel(bert, opts), /is a "bert" model; Loupe runs these model types: florence2, qwen2_vl/);
-  await assert.rejects(resolveModel('qwen2-vl-2b', opts), (e: unknown) => e instanceof EngineError && e.code === 'offline' && /downloads are off/.test(e.message) && /local folder/.test(e.message));
+  await assert.rejects(resolveModel('qwen2-vl-2b', opts), (e: unknown) => e instanceof LoupeError && e.code === 'offline' && /downloads are off/.test(e.message) && /local folder/.test(e.message));
 });
 
 test('a custom registry entry names a folder and selects the MM1.5 box dialect', async () => {
@@ -217,7 +226,7 @@ test('a custom registry entry names a folder and selects the MM1.5 box dialect',
   const c = newClient();
   await c.load({ key: m.key, folder: m.folder, family: m.family, dialect: m.dialect, device: 'cpu', dtype: 'auto', info: m.info });
   // The fixture echoes boxes written as <|box_start|>…: in the MM1.5 dialect the region is plain [x1, y1, x2, y2] text instead.
-  const r = await c.generate(gen(m.key, 'describe-region', '', [{ path: COFFEE, source: 'coffee.png' }], { regions: [{ image: 1, box: [60, 40, 300, 200] }] }));
+  const r = await generate(c, gen(m.key, 'describe-region', '', [{ path: COFFEE, source: 'coffee.png' }], { regions: [{ image: 1, box: [60, 40, 300, 200] }] }));
   assert.doesNotMatch(r.raw, /box_start/);
   assert.equal(r.text, 'A tiny fixture image with a bright region.');
 });
@@ -227,7 +236,7 @@ test('a long answer streams in pieces that add up to the decoded text', async ()
   await c.load(qwenLoad());
   const deltas: string[] = [];
   // Seed 15 samples 300 random tokens, among them multi-byte characters split across tokens at a streamer flush.
-  const r = await c.generate(gen('qwen', 'ask', 'Hi', [], { params: { max_new_tokens: 300, do_sample: true, temperature: 1e6, top_k: 5000, top_p: 1, seed: 15 } }), { onDelta: (t) => deltas.push(t) });
+  const r = await generate(c, gen('qwen', 'ask', 'Hi', [], { params: { max_new_tokens: 300, do_sample: true, temperature: 1e6, top_k: 5000, top_p: 1, seed: 15 } }), { onDelta: (t) => deltas.push(t) });
   assert.equal(r.stats.generatedTokens, 300);
   assert.equal(deltas.join(''), r.raw.replace(/<\|[a-z_]+\|>/g, ''));
 });

@@ -8,12 +8,11 @@ import { test } from 'node:test';
 import Ajv from 'ajv';
 import sharp from 'sharp';
 import { labelColor } from '../src/common/colors';
-import { RESULT_MIME, type LoupeResult } from '../src/common/result';
+import { ERROR_MIME, RESULT_MIME, readResult, type LoupeResult } from '../src/common/result';
 import { escapeMarkdown, markdownText } from '../src/core/export/common';
 import { exportNotebook, renderHtml, sessionRecord, toIpynb } from '../src/core/export';
 import { markdownToHtml } from '../src/core/export/minimark';
-import { ERROR_MIME } from '../src/core/kernel/outputs';
-import type { StoredNotebook } from '../src/core/notebook/format';
+import { parseNotebook, type StoredNotebook } from '../src/core/notebook/format';
 import { spotPng } from './helpers/spot';
 
 const SCHEMA = join(import.meta.dirname, 'fixtures', 'nbformat', 'nbformat.v4.5.schema.json');
@@ -33,21 +32,30 @@ async function fixtureNotebook(): Promise<{ nb: StoredNotebook; png: Buffer }> {
   writeFileSync(join(dir, 'spot.png'), png);
   const display = await sharp(png).resize(150).png().toBuffer(); // a half-size display copy
   const result: LoupeResult = {
-    version: 1,
+    version: 2,
     kind: 'prompt',
     status: 'ok',
     task: 'ground',
-    model: { id: '/x/tiny-florence2', revision: 'local', dtype: 'q4', provider: 'cpu', fixture: true },
     images: [{ index: 1, source: 'spot.png', width: 300, height: 200, format: 'png', display: { mime: 'image/png', data: display.toString('base64'), width: 150, height: 100 } }],
     prompt: 'the <b>lamp</b>',
-    answer: 'the <script>alert(1)</script> *lamp* [x](http://evil.example)',
-    regions: [
-      { image: 1, label: 'the lamp', kind: 'box', coords: [150, 50, 250, 150] },
-      { image: 1, label: 'text', kind: 'quad', coords: [10, 10, 60, 10, 60, 40, 10, 40] },
-      { image: 1, label: '', kind: 'point', coords: [280, 180] },
+    runs: [
+      {
+        images: [1],
+        model: { id: '/x/tiny-florence2', revision: 'local', dtype: 'q4', provider: 'cpu', fixture: true },
+        status: 'ok',
+        answer: 'the <script>alert(1)</script> *lamp* [x](http://evil.example)',
+        regions: [
+          { image: 1, label: 'the lamp', kind: 'box', coords: [150, 50, 250, 150] },
+          { image: 1, label: 'text', kind: 'quad', coords: [10, 10, 60, 10, 60, 40, 10, 40] },
+          { image: 1, label: '', kind: 'point', coords: [280, 180] },
+        ],
+        warnings: [],
+        stats: { generatedTokens: 12, tokensPerSecond: 85 },
+        seed: 7,
+      },
     ],
     params: { seed: 7, max_new_tokens: 20 },
-    timings: { totalMs: 1234, generatedTokens: 12, tokensPerSecond: 85 },
+    timings: { totalMs: 1234 },
     warnings: ['a <warning>'],
   };
   const enc = (v: unknown) => ({ json: JSON.parse(JSON.stringify(v)) });
@@ -88,7 +96,7 @@ test('ipynb: valid nbformat 4.5, markdown cells, prompt cells as code cells with
   assert.equal(out.output_type, 'display_data');
   assert.equal(out.data!['image/png'], png.toString('base64'));
   assert.deepEqual(out.data!['text/plain'], ['the lamp\n', 'line 2']);
-  assert.equal((out.data![RESULT_MIME] as { answer: string }).answer.includes('<script>'), true, 'Loupe JSON kept as is');
+  assert.equal((out.data![RESULT_MIME] as unknown as LoupeResult).runs[0]!.answer.includes('<script>'), true, 'Loupe JSON kept as is');
   assert.deepEqual(bad!.outputs, [{ output_type: 'error', ename: 'Bad input', evalue: 'image not found: nope.png\nsecond line', traceback: ['image not found: nope.png', 'second line'] }]);
   assert.equal(notRun!.execution_count, null);
   // The schema really checks: a cell without an id is refused.
@@ -133,7 +141,7 @@ test('HTML: one file, inline images, SVG overlays in natural pixels, escaped ans
   assert.match(html, /<rect class="region"[^>]*x="150" y="50" width="100" height="100"/);
   assert.match(html, /<polygon class="region"[^>]*points="10 10 60 10 60 40 10 40"/);
   assert.match(html, /<circle class="region"[^>]*cx="280" cy="180"/);
-  assert.match(html, /<rect class="asked" data-asked="true" x="20" y="20" width="60" height="40"/, 'the @region asked about, dashed');
+  assert.match(html, /<rect class="asked" data-asked="true"[^>]* x="20" y="20" width="60" height="40"/, 'the @region asked about, dashed');
   assert.match(html, /class="chip" data-region="0" style="left:50%;top:25%/);
   assert.match(html, /prefers-color-scheme: dark/);
   assert.match(html, /class="badge fixture"/);
@@ -150,12 +158,14 @@ test('JSON session record: model, parameters, seed, prompt, images with SHA-256,
   assert.deepEqual(rec.models, [{ id: '/x/tiny-florence2', revision: 'local', dtype: 'q4', provider: 'cpu', fixture: true }]);
   const [c2, c3, c4] = rec.cells;
   assert.equal(c2!.cell, 2);
-  assert.equal(c2!.seed, 7);
+  assert.equal(c2!.runs.length, 1);
+  assert.equal(c2!.runs[0]!.seed, 7);
+  assert.equal(c2!.runs[0]!.model?.id, '/x/tiny-florence2');
   assert.equal(c2!.prompt, 'the <b>lamp</b>');
   assert.deepEqual(c2!.params, { seed: 7, max_new_tokens: 20 });
   assert.equal(c2!.images[0]!.path, join(dir, 'spot.png'));
   assert.equal(c2!.images[0]!.sha256, createHash('sha256').update(png).digest('hex'));
-  assert.equal(c2!.regions.length, 3);
+  assert.equal(c2!.runs[0]!.regions.length, 3);
   assert.equal(c2!.timings.totalMs, 1234);
   assert.equal(c3!.status, 'error');
   assert.deepEqual(c3!.errors, [{ name: 'Bad input', message: 'image not found: nope.png\nsecond line' }]);
@@ -174,4 +184,38 @@ test('Markdown escaping and the mini Markdown renderer never let markup through'
   assert.equal(markdownToHtml('**bold** <i>x</i> [a](javascript:alert(1)) [b](https://e.x/)'), '<p><strong>bold</strong> &lt;i&gt;x&lt;/i&gt; [a](javascript:alert(1)) <a href="https://e.x/" rel="noreferrer">b</a></p>');
   assert.equal(markdownToHtml('- a\n- `<b>`\n\n```\n<x>\n```'), '<ul><li>a</li><li><code>&lt;b&gt;</code></li></ul>\n<pre><code>&lt;x&gt;</code></pre>');
   assert.equal(markdownToHtml('![alt](http://e.x/i.png)'), '<p><span class="md-image">[alt]</span></p>');
+});
+
+test('a notebook written by Loupe 0.1 (result schema v1) opens, reads as runs and exports to every format', async () => {
+  const folder = join(import.meta.dirname, 'fixtures', 'notebooks', 'v1');
+  const nb = parseNotebook(readFileSync(join(folder, 'v1.loupe')));
+  const stored = nb.cells.flatMap((c) => c.outputs.flatMap((o) => o.items)).filter((i) => i.mime === RESULT_MIME);
+  assert.ok(stored.length >= 6 && stored.every((i) => 'json' in i && (i.json as { version: number }).version === 1), 'the fixture really is version 1');
+  const results = stored.map((i) => readResult((i as { json: unknown }).json)!);
+  assert.ok(results.every((r) => r.version === 2));
+  const [images, ocr, detect, describe, ask] = results;
+  assert.deepEqual([images!.kind, images!.runs], ['images', []]);
+  assert.equal(ocr!.runs[0]!.answer, 'FIXTURE TEXT');
+  assert.equal(ocr!.runs[0]!.regions[0]!.kind, 'quad');
+  // The fan-out answers, joined as "Image 1: …\n\nImage 2: …" in v1, are one run per image with spans of their own.
+  assert.deepEqual(detect!.runs.map((r) => [r.images, r.answer, r.regions.map((g) => [g.image, g.span])]), [
+    [[1], 'bright region', [[1, [0, 13]]]],
+    [[2], 'bright region', [[2, [0, 13]]]],
+  ]);
+  assert.equal(describe!.runs[0]!.answer, 'a region of the fixture image');
+  assert.equal(ask!.runs[0]!.model?.id, 'tiny-qwen2vl');
+  assert.ok(results.slice(1, 5).every((r) => r.runs.every((x) => x.model?.fixture === true)));
+
+  const out = mkdtempSync(join(tmpdir(), 'loupe-v1-'));
+  const html = readFileSync((await exportNotebook(nb, 'html', { notebookPath: join(folder, 'v1.loupe'), outPath: join(out, 'v1.html') })).path, 'utf8');
+  assert.match(html, /<strong class="run-head">Image 1:<\/strong> bright region/);
+  assert.match(html, /<strong class="run-head">Image 2:<\/strong> bright region/);
+  assert.equal([...html.matchAll(/<rect class="region"/g)].length, 2, 'both detection boxes are drawn');
+  const md = readFileSync((await exportNotebook(nb, 'md', { notebookPath: join(folder, 'v1.loupe'), outPath: join(out, 'v1.md') })).path, 'utf8');
+  assert.match(md, /\*\*Image 2:\*\* bright region/);
+  const ipynb = JSON.parse(readFileSync((await exportNotebook(nb, 'ipynb', { notebookPath: join(folder, 'v1.loupe'), outPath: join(out, 'v1.ipynb') })).path, 'utf8'));
+  assert.equal(nbformatValidator()(ipynb), true);
+  const session = JSON.parse(readFileSync((await exportNotebook(nb, 'json', { notebookPath: join(folder, 'v1.loupe'), outPath: join(out, 'v1.session.json') })).path, 'utf8'));
+  assert.deepEqual(session.cells[2].runs.map((r: { answer: string }) => r.answer), ['bright region', 'bright region']);
+  assert.equal(session.cells[5].status, 'error');
 });

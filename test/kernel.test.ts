@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import sharp from 'sharp';
-import { RESULT_MIME, type LoupeResult } from '../src/common/result';
+import { ERROR_MIME, RESULT_MIME, type LoupeResult } from '../src/common/result';
 import { Kernel, UNTRUSTED_MESSAGE, type KernelCell, type PromptRunner } from '../src/core/kernel/kernel';
-import { ERROR_MIME, type OutputSpec } from '../src/core/kernel/outputs';
+import type { OutputSpec } from '../src/core/kernel/outputs';
 import { EXAMPLE_IMAGES } from './helpers/images';
 
 /** Records what VS Code would see of one cell's execution. */

@@ -6,8 +6,7 @@ import { boxFromPixels, fromPixel, pointsToPixels, repair, toPixel, type Frame }
 import { florenceLocTokens, parseFlorence } from '../src/engine/dialects/florence2';
 import { mm15BoxText, parseMm15 } from '../src/engine/dialects/mm15';
 import { parseQwen, qwenBoxText } from '../src/engine/dialects/qwen';
-import { chatInstruction } from '../src/engine/local/families/chat';
-import { florencePrompt } from '../src/engine/local/families/florence2';
+import { chatInstruction, florencePrompt } from '../src/engine/dialects/prompts';
 
 const COFFEE = { width: 600, height: 400 };
 const close = (a: number[], b: number[], tol = 0.01) => a.length === b.length && a.every((v, i) => Math.abs(v - b[i]!) <= tol);
@@ -40,9 +39,9 @@ test('florence2: a region becomes the task token and four <loc_N> (floor of pixe
   assert.equal(florenceLocTokens([60, 40, 300, 200], COFFEE), '<loc_100><loc_100><loc_500><loc_500>');
   assert.equal(florenceLocTokens([0, 0, 600, 400], COFFEE), '<loc_0><loc_0><loc_999><loc_999>');
   const img = { raw: null, ...COFFEE, pixelWidth: 600, pixelHeight: 400 };
-  assert.equal(florencePrompt({ task: 'describe-region', prompt: '', regions: [{ image: 1, box: [60, 40, 300, 200] }], images: [img] }), '<REGION_TO_DESCRIPTION><loc_100><loc_100><loc_500><loc_500>');
-  assert.equal(florencePrompt({ task: 'ground', prompt: ' the cup ', regions: [], images: [img] }), '<CAPTION_TO_PHRASE_GROUNDING>the cup');
-  assert.throws(() => florencePrompt({ task: 'ask', prompt: 'hi', regions: [], images: [img] }), /does not answer free questions/);
+  assert.equal(florencePrompt('describe-region', '', { box: [60, 40, 300, 200], size: img }), '<REGION_TO_DESCRIPTION><loc_100><loc_100><loc_500><loc_500>');
+  assert.equal(florencePrompt('ground', ' the cup '), '<CAPTION_TO_PHRASE_GROUNDING>the cup');
+  assert.throws(() => florencePrompt('ask', 'hi'), /does not answer free questions/);
 });
 
 test('qwen2_vl: several objects in tags, relative 0–1000, text keeps the labels', () => {

@@ -11,6 +11,8 @@ import { join, relative } from 'node:path';
 import { after, before, test } from 'node:test';
 import { HostClient } from '../src/engine/local/client';
 import { resolveModel } from '../src/engine/local/resolve';
+import { LocalEngine } from '../src/engine/local/engine';
+import { parseAnswer } from '../src/engine/dialects';
 
 const ROOT = join(import.meta.dirname, '..');
 const FIXTURE = join(ROOT, 'test', 'fixtures', 'models', 'tiny-florence2');
@@ -68,15 +70,20 @@ test('a Hub repo is downloaded (one dtype only), verified, and then loads offlin
   // Offline now: no request may reach the server.
   const before = requested.length;
   const again = await resolveModel(REPO, { modelsDir, allowDownloads: false, endpoint: 'http://127.0.0.1:9', dtype: 'auto' });
+  assert.equal(again.folder, m.folder);
   assert.equal(requested.length, before);
-  const client = new HostClient({ script: join(ROOT, 'dist', 'host.js') });
+  // The same model through the Engine seam, offline: prepare finds it on disk, the model host runs it.
+  const engine = new LocalEngine(new HostClient({ script: join(ROOT, 'dist', 'host.js') }), () => ({ device: 'cpu', dtype: 'auto', allowDownloads: false, endpoint: 'http://127.0.0.1:9', modelsDir }));
   try {
-    const info = await client.load({ key: again.key, folder: again.folder, family: again.family, dialect: again.dialect, device: 'cpu', dtype: 'auto', info: again.info });
-    assert.equal(info.dtype, 'q4');
-    const r = await client.generate({ key: again.key, task: 'caption', prompt: '', images: [{ path: join(ROOT, 'examples', 'images', 'coffee.png'), source: 'coffee.png' }], regions: [], params: {}, maxImageTokens: 1024, maxImagePixels: 5e7 });
-    assert.equal(r.text, 'A tiny fixture image.');
+    const handle = await engine.prepare(REPO, {});
+    assert.equal(requested.length, before);
+    assert.deepEqual([handle.engine, handle.dialect, handle.info.id, handle.needsImage], ['local', 'florence2', REPO, true]);
+    const loaded = await engine.load(handle);
+    assert.equal(loaded.dtype, 'q4');
+    const r = await engine.generate(loaded, { task: 'caption', prompt: '', images: [{ path: join(ROOT, 'examples', 'images', 'coffee.png'), source: 'coffee.png' }], regions: [], params: {}, maxImageTokens: 1024, maxImagePixels: 5e7 });
+    assert.equal(parseAnswer(handle.dialect, 'caption', r.raw, { images: r.images, modelSizes: [] }).text, 'A tiny fixture image.');
   } finally {
-    client.dispose();
+    engine.dispose();
   }
 });
 

@@ -3,7 +3,8 @@ import type { ResultImage } from '../src/common/result';
 import type { AskAboutRegionMessage } from '../src/common/renderer-messages';
 import { base64ToBlob, el } from './dom';
 import { DrawGesture } from './draw';
-import { buildOverlay, MANY_LABELS, regionBounds, type Overlay, type RegionRef } from './overlay';
+import { regionBounds } from '../src/common/regions';
+import { buildOverlay, MANY_LABELS, type Overlay, type RegionRef } from './overlay';
 import { panBy, toViewport, transformOf, zoomAt, ZOOM_STEP, IDENTITY, type View } from './viewport';
 
 /** What a figure needs from the result view around it. */

@@ -1,7 +1,7 @@
 // Notebook renderer for Loupe results: activation, one ResultView per output id, settings in ctx state.
 // Runs in the notebook's webview: DOM only, nothing from the network, everything scoped to the given element.
 import type { ActivationFunction, OutputItem, RendererContext } from 'vscode-notebook-renderer';
-import { isLoupeResult } from '../src/common/result';
+import { readResult } from '../src/common/result';
 import type { RendererMessage } from '../src/common/renderer-messages';
 import { el } from './dom';
 import { ensureStyle } from './styles';
@@ -23,13 +23,14 @@ export const activate: ActivationFunction<Partial<Settings>> = (ctx: RendererCon
     renderOutputItem(item: OutputItem, element: HTMLElement) {
       const doc = element.ownerDocument;
       ensureStyle(doc);
-      let value: unknown;
+      let value;
       try {
-        value = item.json();
+        // Results written by an older Loupe (schema v1) are read as this version's.
+        value = readResult(item.json());
       } catch {
         value = undefined;
       }
-      if (!isLoupeResult(value)) {
+      if (!value) {
         release(item.id);
         element.replaceChildren(el(doc, 'div', 'loupe-error', 'This output is not a Loupe result this version can show.'));
         return;

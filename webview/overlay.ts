@@ -1,6 +1,7 @@
 // One image's regions as an SVG layer in original-image pixels (viewBox = natural size), plus HTML label chips.
 // Because the SVG and the chips are sized to the image, zoom and pan move them with it for free.
 import { labelColor, PALETTE } from '../src/common/colors';
+import { coordsText, regionBounds, regionName, regionShape } from '../src/common/regions';
 import type { Region } from '../src/common/result';
 import { el, svgEl } from './dom';
 
@@ -8,22 +9,6 @@ export interface RegionRef {
   /** Index into the result's regions: stable while a result streams (regions are only appended). */
   id: number;
   region: Region;
-}
-
-/** [x1, y1, x2, y2] around any region kind, in original pixels. */
-export function regionBounds(r: Region): [number, number, number, number] {
-  const xs = r.coords.filter((_, i) => i % 2 === 0);
-  const ys = r.coords.filter((_, i) => i % 2 === 1);
-  return [Math.min(...xs), Math.min(...ys), Math.max(...xs), Math.max(...ys)];
-}
-
-/** What "copy coordinates" copies: the region's own coordinates, rounded to pixels, in the `@region` syntax. */
-export function coordsText(r: Region): string {
-  return `[${r.coords.map((c) => Math.round(c)).join(', ')}]`;
-}
-
-export function regionName(r: Region): string {
-  return r.label || r.kind;
 }
 
 /** Reading order: top to bottom, then left to right. Containers come before what they contain, so nested
@@ -67,16 +52,12 @@ function buildChip(doc: Document, r: Region, id: number, width: number, height: 
 }
 
 function shapeOf(doc: Document, r: Region): SVGElement | undefined {
-  const c = r.coords;
-  if (!c.every(Number.isFinite)) return undefined;
-  if (r.kind === 'box' && c.length === 4) {
-    const [x1, y1, x2, y2] = regionBounds(r);
-    return svgEl(doc, 'rect', { x: x1, y: y1, width: x2 - x1, height: y2 - y1 });
-  }
-  if (r.kind === 'quad' && c.length === 8) return svgEl(doc, 'polygon', { points: c.join(' ') });
+  const shape = regionShape(r);
+  if (!shape) return undefined;
+  if (shape.kind === 'rect') return svgEl(doc, 'rect', { x: shape.x, y: shape.y, width: shape.width, height: shape.height });
+  if (shape.kind === 'polygon') return svgEl(doc, 'polygon', { points: shape.points.join(' ') });
   // A zero-length line with round caps is a dot of constant screen size at every zoom (non-scaling stroke).
-  if (r.kind === 'point' && c.length === 2) return svgEl(doc, 'path', { d: `M${c[0]} ${c[1]}h0`, class: 'loupe-point' });
-  return undefined;
+  return svgEl(doc, 'path', { d: `M${shape.x} ${shape.y}h0`, class: 'loupe-point' });
 }
 
 export function buildOverlay(doc: Document, refs: RegionRef[], width: number, height: number, imageIndex: number): Overlay {

@@ -1,12 +1,13 @@
 // One output's view: toolbar, images (single or compared), answer text, and the links between regions and text.
 // Built once per output id and updated in place while the result streams.
-import type { LoupeResult } from '../src/common/result';
+import { coordsText } from '../src/common/regions';
+import { allRegions, type LoupeResult, type Region } from '../src/common/result';
 import type { AskAboutRegionMessage, RendererMessage } from '../src/common/renderer-messages';
-import { locateAnswers, renderAnswer } from './answer';
+import { renderAnswer } from './answer';
 import { applyLayout, ViewSync, type Layout } from './compare';
 import { button, el, setPressed } from './dom';
 import { ImageFigure } from './figure';
-import { coordsText, type RegionRef } from './overlay';
+import type { RegionRef } from './overlay';
 import { IDENTITY, ZOOM_STEP, zoomAt, type View } from './viewport';
 
 /** What the renderer remembers between outputs and sessions (ctx.setState). */
@@ -37,7 +38,8 @@ export class ResultView {
   private readonly spansOf = new Map<number, HTMLElement[]>();
   private readonly figureOf = new Map<number, ImageFigure>();
   private refsOf = new Map<number, RegionRef[]>();
-  private result: LoupeResult | undefined;
+  /** Every region of the result by id (numbered across runs). */
+  private regions: Region[] = [];
   private answerKey = '';
   private selected: number | undefined;
   private drawOn = false;
@@ -89,16 +91,15 @@ export class ResultView {
   }
 
   update(r: LoupeResult): void {
-    this.result = r;
     this.root.dataset.status = r.status;
     this.root.setAttribute('aria-busy', String(r.status === 'running'));
     this.statusBox.textContent = r.status === 'running' ? 'Generating…' : '';
     this.updateImages(r);
     this.updateAnswer(r);
-    const messages = [...r.warnings.map((w) => el(this.doc, 'div', 'loupe-warning', `⚠ ${w}`))];
+    const messages = [...r.warnings, ...r.runs.flatMap((x) => x.warnings)].map((w) => el(this.doc, 'div', 'loupe-warning', `⚠ ${w}`));
     if (r.error) messages.push(el(this.doc, 'div', 'loupe-error', r.error));
     this.messages.replaceChildren(...messages);
-    const hasRegions = r.regions.length > 0;
+    const hasRegions = this.regions.length > 0;
     const hasImages = this.figures.size > 0;
     for (const b of [this.btn.zoomIn, this.btn.zoomOut, this.btn.fit]) b.hidden = !hasImages;
     this.btn.overlay.hidden = this.btn.labels.hidden = this.btn.copy.hidden = !hasRegions;
@@ -119,11 +120,13 @@ export class ResultView {
     const nodes: HTMLElement[] = [];
     const keep = new Set<number>();
     this.refsOf = new Map();
-    r.regions.forEach((region, id) => {
+    const all = allRegions(r);
+    this.regions = all.map((x) => x.region);
+    for (const { id, region } of all) {
       const list = this.refsOf.get(region.image) ?? [];
       list.push({ id, region });
       this.refsOf.set(region.image, list);
-    });
+    }
     this.figureOf.clear();
     for (const img of r.images) {
       let fig = this.figures.get(img.index);
@@ -166,27 +169,35 @@ export class ResultView {
   }
 
   private updateAnswer(r: LoupeResult): void {
-    const key = `${r.answer}\u0000${JSON.stringify(r.answers ?? null)}\u0000${r.regions.map((x) => (x.span ? x.span.join(',') + x.label : '')).join(';')}`;
+    const key = JSON.stringify(r.runs.map((x) => [x.answer, x.images, x.regions.map((g) => (g.span ? g.span.join(',') + g.label : ''))]));
     if (key === this.answerKey) return;
     this.answerKey = key;
     this.spansOf.clear();
     const add = (m: Map<number, HTMLElement[]>) => m.forEach((list, id) => this.spansOf.set(id, [...(this.spansOf.get(id) ?? []), ...list]));
-    // Fan-out: each image shows its own answer; the spans still index the combined text.
-    const located = r.answers?.length ? locateAnswers(r.answer, r.answers) : new Map<number, [number, number]>();
+    const refs = allRegions(r);
+    const refsOfRun = (k: number) => refs.filter((x) => x.run === k);
+    // One run per image (fan-out): each image shows its own answer under it.
+    const perImage = r.runs.length > 1 && r.runs.every((x) => x.images.length === 1) && new Set(r.runs.map((x) => x.images[0])).size === r.runs.length;
     for (const [index, fig] of this.figures) {
-      const at = located.get(index);
-      fig.answer.hidden = !at;
-      if (!at) {
+      const k = perImage ? r.runs.findIndex((x) => x.images[0] === index) : -1;
+      const run = r.runs[k];
+      fig.answer.hidden = !run;
+      if (!run) {
         fig.answer.replaceChildren();
         continue;
       }
       fig.answer.setAttribute('aria-label', `Answer for image ${index}`);
-      add(renderAnswer(this.doc, fig.answer, r.answer, r.regions, at[0], at[1]));
+      add(renderAnswer(this.doc, fig.answer, run.answer, refsOfRun(k)));
     }
-    const perImage = located.size > 0 && located.size === r.answers?.length;
-    this.answerBox.hidden = perImage || !r.answer;
-    if (perImage) this.answerBox.replaceChildren();
-    else add(renderAnswer(this.doc, this.answerBox, r.answer, r.regions));
+    const shown = perImage ? [] : r.runs.map((run, k) => ({ run, k })).filter((x) => x.run.answer);
+    this.answerBox.hidden = shown.length === 0;
+    const blocks = shown.map(({ run, k }) => {
+      const block = el(this.doc, 'div', 'loupe-run-answer');
+      block.dataset.run = String(k);
+      add(renderAnswer(this.doc, block, run.answer, refsOfRun(k)));
+      return block;
+    });
+    this.answerBox.replaceChildren(...blocks);
   }
 
   private figureHost() {
@@ -253,7 +264,7 @@ export class ResultView {
 
   private selectedRegion() {
     const id = this.selected;
-    const region = id === undefined ? undefined : this.result?.regions[id];
+    const region = id === undefined ? undefined : this.regions[id];
     return region && id !== undefined ? { id, region } : undefined;
   }
 

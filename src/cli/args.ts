@@ -1,10 +1,16 @@
 // Command-line arguments of `loupe`: pure, so every rule is tested without running anything.
 import { parseArgs } from 'node:util';
-import { DEVICES, DTYPES, type Device, type Dtype } from '../engine/local/protocol';
+import { LoupeError } from '../common/errors';
+import { DEFAULTS } from '../common/defaults';
+import { DEVICES, DTYPES, type Device, type Dtype } from '../engine/types';
 import { EXPORT_FORMATS, type ExportFormat } from '../core/export/common';
 
-export class UsageError extends Error {
-  override readonly name = 'UsageError';
+/** A mistake on the command line: exit status 2 with the usage text. */
+export class UsageError extends LoupeError {
+  override name = 'UsageError';
+  constructor(message: string) {
+    super('usage', message);
+  }
 }
 
 export interface RunArgs {
@@ -40,7 +46,7 @@ export type CliArgs = RunArgs | ExportArgs | ModelsArgs | { command: 'help'; top
 
 export const USAGE = `Usage:
   loupe run <notebook.loupe> [options]     run every code cell headlessly, write the outputs back
-      --model <id|org/name|./folder>       model for cells without @model (default: florence-2-base)
+      --model <id|org/name|./folder>       model for cells without @model (default: ${DEFAULTS.model})
       --device <${DEVICES.join('|')}>   where the model runs (default: auto)
       --dtype <auto|${DTYPES.join('|')}>   weight precision (default: auto)
       --export <${EXPORT_FORMATS.join('|')}>           also export the run notebook

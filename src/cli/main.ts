@@ -3,7 +3,8 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { USAGE, UsageError, parseCliArgs, type CliArgs } from './args';
 import { modelsCommand } from './models';
-import { CliError, exportTo, readNotebook, runCommand, type CliIO } from './run';
+import { describeError, isLoupeError } from '../common/errors';
+import { exitCodeOf, exportTo, readNotebook, runCommand, type CliIO } from './run';
 
 function version(): string {
   try {
@@ -46,12 +47,9 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
         return await modelsCommand(args, io);
     }
   } catch (e) {
-    if (e instanceof CliError) {
-      io.stderr.write(`loupe: ${e.message}\n`);
-      return e.exitCode;
-    }
-    io.stderr.write(`loupe: ${(e as Error).stack ?? String(e)}\n`);
-    return 1;
+    // Every error through one description; unknown ones (bugs) keep their stack.
+    io.stderr.write(`loupe: ${describeError(e).message}\n`);
+    return isLoupeError(e) ? exitCodeOf(e) : 1;
   }
 }
 

@@ -1,13 +1,14 @@
 // `loupe models`: the registry with sizes per dtype, tasks and whether each model is downloaded; `--download ID`.
 import { join } from 'node:path';
-import type { Dtype } from '../engine/local/protocol';
+import { DEFAULTS } from '../common/defaults';
+import type { Dtype } from '../engine/types';
 import { formatBytes, readManifest, resolveEndpoint, resolveToken } from '../engine/local/download/hub';
 import { DTYPE_SUFFIX } from '../engine/local/host/dtypes';
-import { DEFAULT_MODEL, REGISTRY, type RegistryEntry } from '../engine/registry';
+import { REGISTRY, type RegistryEntry } from '../engine/registry';
 import { resolveModel } from '../engine/local/resolve';
 import type { ModelsArgs } from './args';
 import { DownloadBar } from './progress';
-import { CliError, modelsDir, type CliIO } from './run';
+import { modelsDir, type CliIO } from './run';
 
 export interface ModelStatus {
   id: string;
@@ -36,7 +37,7 @@ export async function modelStatus(entry: RegistryEntry, dir: string): Promise<Mo
     name: entry.name,
     repo: entry.repo,
     revision: manifest?.revision ?? entry.revision,
-    default: entry.id === DEFAULT_MODEL,
+    default: entry.id === DEFAULTS.model,
     capabilities: [...entry.capabilities],
     sizes: entry.sizes,
     licence: entry.licence,
@@ -64,9 +65,8 @@ export async function modelsCommand(a: ModelsArgs, io: CliIO): Promise<number> {
       io.stderr.write(`loupe: ${m.info.id} (revision ${m.info.revision}) is ready in ${m.folder}\n`);
       io.stdout.write(m.folder + '\n');
       return 0;
-    } catch (e) {
+    } finally {
       bar.end();
-      throw new CliError((e as Error).message, 1);
     }
   }
   const all = await Promise.all(REGISTRY.map((e) => modelStatus(e, dir)));

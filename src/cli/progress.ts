@@ -1,7 +1,8 @@
 // Progress on stderr: a download bar (one line rewritten with \r on a terminal, plain lines otherwise)
 // and one line per cell with its status, time, task, model and tokens.
-import type { LoupeResult } from '../common/result';
-import { formatBytes, type DownloadProgress } from '../engine/local/download/hub';
+import { mainModel, runTotals, type LoupeResult } from '../common/result';
+import { formatBytes } from '../engine/local/download/errors';
+import type { PrepareProgress as DownloadProgress } from '../engine/types';
 import { modelLabel } from '../core/export/common';
 
 export interface Stream {
@@ -73,8 +74,9 @@ export function formatCellLine(index: number, ok: boolean, ms: number, result: L
   if (!result) return `${head}  (nothing to run)`;
   if (result.kind === 'images') return `${head}  images  ${result.images.length} image${result.images.length === 1 ? '' : 's'}`;
   const parts = [head, result.task];
-  if (result.model) parts.push(modelLabel(result.model) + (result.model.fixture ? ' [fixture]' : ''));
-  const t = result.timings;
-  if (t.generatedTokens !== undefined) parts.push(`${t.generatedTokens} tok${t.tokensPerSecond ? ` ${t.tokensPerSecond} tok/s` : ''}`);
+  const model = mainModel(result);
+  if (model) parts.push(modelLabel(model) + (model.fixture ? ' [fixture]' : ''));
+  const t = runTotals(result);
+  if (result.runs.length) parts.push(`${t.generatedTokens} tok${t.tokensPerSecond ? ` ${t.tokensPerSecond} tok/s` : ''}`);
   return parts.join('  ');
 }

@@ -3,17 +3,19 @@
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
-import { RESULT_MIME, isLoupeResult, type LoupeResult } from '../common/result';
+import { DEFAULTS } from '../common/defaults';
+import { LoupeError } from '../common/errors';
+import { ERROR_MIME, RESULT_MIME, readResult, type LoupeResult } from '../common/result';
+import { exportNotebook, type ExportFormat } from '../core/export';
+import { Kernel, type KernelCell, type PromptRunner } from '../core/kernel/kernel';
+import type { OutputSpec } from '../core/kernel/outputs';
+import { EnginePromptRunner } from '../core/kernel/runner';
+import { encodeItem, parseNotebook, serializeNotebook, type JsonObject, type StoredNotebook, type StoredOutput } from '../core/notebook/format';
 import { HostClient } from '../engine/local/client';
 import { resolveEndpoint, resolveToken } from '../engine/local/download/hub';
-import { DEFAULT_MODEL, findEntry } from '../engine/registry';
+import { LocalEngine, type LocalSettings } from '../engine/local/engine';
 import { isLocalRef } from '../engine/local/resolve';
-import { exportNotebook, type ExportFormat } from '../core/export';
-import { DEFAULT_MAX_PIXELS } from '../images/load';
-import { Kernel, type KernelCell, type PromptRunner } from '../core/kernel/kernel';
-import { ERROR_MIME, type OutputSpec } from '../core/kernel/outputs';
-import { EnginePromptRunner, type EngineSettings } from '../core/kernel/runner';
-import { encodeItem, parseNotebook, serializeNotebook, type JsonObject, type StoredNotebook, type StoredOutput } from '../core/notebook/format';
+import { findEntry } from '../engine/registry';
 import type { RunArgs } from './args';
 import { DownloadBar, formatCellLine, formatSeconds, type Stream } from './progress';
 
@@ -28,16 +30,10 @@ export interface CliIO {
   signal?: AbortSignal;
 }
 
-export class CliError extends Error {
-  constructor(
-    message: string,
-    readonly exitCode: number,
-  ) {
-    super(message);
-  }
+/** Exit status for an error: 2 for usage errors (a missing notebook among them), else 1. */
+export function exitCodeOf(e: LoupeError): number {
+  return e.code === 'usage' ? 2 : 1;
 }
-
-export const MAX_IMAGE_TOKENS = 1280;
 
 export function modelsDir(env: NodeJS.ProcessEnv): string {
   return env.LOUPE_MODELS_DIR?.trim() || join(homedir(), '.cache', 'loupe', 'models');
@@ -61,13 +57,9 @@ export async function readNotebook(path: string): Promise<StoredNotebook> {
     bytes = await readFile(path);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new CliError(code === 'ENOENT' ? `notebook not found: ${path}` : `cannot read ${path}: ${(e as Error).message}`, code === 'ENOENT' ? 2 : 1);
+    throw code === 'ENOENT' ? new LoupeError('usage', `notebook not found: ${path}`) : new LoupeError('notebook-format', `cannot read ${path}: ${(e as Error).message}`);
   }
-  try {
-    return parseNotebook(bytes, basename(path));
-  } catch (e) {
-    throw new CliError((e as Error).message, 1);
-  }
+  return parseNotebook(bytes, basename(path));
 }
 
 async function writeAtomic(path: string, data: Uint8Array): Promise<void> {
@@ -88,10 +80,7 @@ function readOutputs(outputs: OutputSpec[]): { result?: LoupeResult; error?: str
   let error: string | undefined;
   for (const it of outputs.flatMap((o) => o.items)) {
     try {
-      if (it.mime === RESULT_MIME) {
-        const v = JSON.parse(new TextDecoder().decode(it.data)) as unknown;
-        if (isLoupeResult(v)) result = v;
-      } else if (it.mime === ERROR_MIME) {
+      if (it.mime === RESULT_MIME) result = readResult(JSON.parse(new TextDecoder().decode(it.data))) ?? result; else if (it.mime === ERROR_MIME) {
         const v = JSON.parse(new TextDecoder().decode(it.data)) as { name?: string; message?: string };
         error ??= `${v.name ? v.name + ': ' : ''}${v.message ?? ''}`;
       }
@@ -115,24 +104,22 @@ export async function runCommand(a: RunArgs, io: CliIO): Promise<number> {
   const baseDir = dirname(nbPath);
   const aliases = new Map(Object.entries(a.aliases).map(([from, to]) => [modelKey(from), cliModelRef(to, io.cwd)]));
   const mapModel = (ref: string) => aliases.get(modelKey(ref)) ?? ref;
-  const defaultModel = mapModel(a.model ? cliModelRef(a.model, io.cwd) : DEFAULT_MODEL);
-  const settings: EngineSettings = {
-    defaultModel,
+  const defaultModel = mapModel(a.model ? cliModelRef(a.model, io.cwd) : DEFAULTS.model);
+  const local: LocalSettings = {
     device: a.device,
     dtype: a.dtype,
     allowDownloads: !a.offline,
     endpoint: resolveEndpoint(undefined, io.env),
     token: resolveToken(undefined, io.env),
-    maxImageTokens: MAX_IMAGE_TOKENS,
-    maxImagePixels: DEFAULT_MAX_PIXELS,
     modelsDir: modelsDir(io.env),
   };
   const client = new HostClient({ script: io.hostScript, idleUnloadMs: 0, onLog: a.verbose ? (line) => io.stderr.write(`[host] ${line}\n`) : undefined });
+  const engine = new LocalEngine(client, () => local);
   const interrupt = new AbortController();
-  const engine = new EnginePromptRunner({
-    client,
-    settings: () => settings,
-    withDownload: async (label, fn) => {
+  const runner = new EnginePromptRunner({
+    engines: { pick: (ref) => ({ engine, ref }) },
+    settings: () => ({ defaultModel, maxImageTokens: DEFAULTS.maxImageTokens, maxImagePixels: DEFAULTS.maxImagePixels }),
+    withProgress: async (label, fn) => {
       const bar = new DownloadBar(io.stderr, label.replace(/^Loupe: preparing /, 'downloading '));
       try {
         return await fn((p) => bar.update(p), interrupt.signal);
@@ -142,8 +129,8 @@ export async function runCommand(a: RunArgs, io: CliIO): Promise<number> {
     },
   });
   // `--alias`: a cell's @model (and the default) may be swapped for another model, e.g. a local fixture.
-  const prompts: PromptRunner = aliases.size ? { run: (cell, ctx) => engine.run({ ...cell, model: cell.model === undefined ? undefined : mapModel(cell.model) }, ctx) } : engine;
-  const kernel = new Kernel({ isTrusted: () => true, maxImagePixels: () => DEFAULT_MAX_PIXELS, prompts });
+  const prompts: PromptRunner = aliases.size ? { run: (cell, ctx) => runner.run({ ...cell, model: cell.model === undefined ? undefined : mapModel(cell.model) }, ctx) } : runner;
+  const kernel = new Kernel({ isTrusted: () => true, maxImagePixels: () => DEFAULTS.maxImagePixels, prompts });
 
   const code = nb.cells.map((c, i) => ({ cell: c, index: i + 1 })).filter((x) => x.cell.kind === 'code');
   io.stderr.write(`loupe: running ${rel(io.cwd, nbPath)}: ${code.length} code cell${code.length === 1 ? '' : 's'}, default model ${defaultModel}, device ${a.device}, dtype ${a.dtype}${a.offline ? ', offline' : ''}\n`);
@@ -189,7 +176,7 @@ export async function runCommand(a: RunArgs, io: CliIO): Promise<number> {
     await kernel.execute(cells);
   } finally {
     io.signal?.removeEventListener('abort', onAbort);
-    client.dispose();
+    engine.dispose();
   }
 
   const bytes = serializeNotebook(nb);
@@ -209,6 +196,6 @@ export async function exportTo(nb: StoredNotebook, format: ExportFormat, noteboo
   try {
     return (await exportNotebook(nb, format, { notebookPath, outPath })).path;
   } catch (e) {
-    throw new CliError(`export failed: ${(e as Error).message}`, 1);
+    throw new LoupeError('write-failed', `export failed: ${(e as Error).message}`, { cause: e });
   }
 }

@@ -1,22 +1,17 @@
-// Output schema v1, shared by the extension (writes it) and the renderer (reads it).
+// Output schema v2, shared by the kernel (writes it), the renderer, the exports and the CLI (read it).
+// A result holds the cell's images and one run per model run over them: fan-out over images, and later several
+// models or video frames, are runs side by side, never text joined and split again.
+import type { Task } from './tasks';
 
 export const NOTEBOOK_TYPE = 'loupe';
 export const CONTROLLER_ID = 'loupe.local';
 export const RENDERER_ID = 'loupe.renderer';
 export const RESULT_MIME = 'application/vnd.loupe.result+json';
-export const RESULT_VERSION = 1;
+/** VS Code's own error output. */
+export const ERROR_MIME = 'application/vnd.code.notebook.error';
+export const RESULT_VERSION = 2;
 
-export const TASKS = [
-  'ask',
-  'caption',
-  'detailed-caption',
-  'ocr',
-  'ocr-regions',
-  'detect',
-  'ground',
-  'describe-region',
-] as const;
-export type Task = (typeof TASKS)[number];
+export type { Task } from './tasks';
 
 /** A region in the original image's pixels (after EXIF orientation). */
 export interface Region {
@@ -26,7 +21,7 @@ export interface Region {
   kind: 'box' | 'quad' | 'point';
   /** box: [x1, y1, x2, y2]; quad: [x1, y1, … x4, y4]; point: [x, y]. */
   coords: number[];
-  /** [start, end) of the answer text this region came from. */
+  /** [start, end) of its run's answer text this region came from. */
   span?: [number, number];
   /** The model's own text for this region, as matched. */
   raw?: string;
@@ -64,6 +59,8 @@ export interface ResultImage {
 
 export interface ModelInfo {
   id: string;
+  /** The engine that ran it: `local` (the model host) unless a remote engine did. */
+  engine?: string;
   revision?: string;
   dtype?: string | Record<string, string>;
   provider?: string;
@@ -73,29 +70,130 @@ export interface ModelInfo {
   fixture?: boolean;
 }
 
+/** One model run: a model over some of the cell's images. */
+export interface Run {
+  /** 1-based indices into the result's images: the images this run's model saw. */
+  images: number[];
+  model?: ModelInfo;
+  status: 'running' | 'ok' | 'error';
+  /** The answer with the model's markup turned into plain text. */
+  answer: string;
+  /** The answer as decoded, markup included (what the region parser read). */
+  raw?: string;
+  regions: Region[];
+  warnings: string[];
+  /** Milliseconds unless the key says otherwise (promptTokens, generatedTokens, tokensPerSecond). */
+  stats: Record<string, number>;
+  seed?: number;
+  error?: string;
+}
+
 export interface LoupeResult {
   version: typeof RESULT_VERSION;
   kind: 'images' | 'prompt';
   status: 'running' | 'ok' | 'error';
   task: Task;
+  images: ResultImage[];
+  prompt?: string;
+  runs: Run[];
+  params: Record<string, number | boolean>;
+  /** The whole cell, milliseconds unless the key says otherwise. */
+  timings: Record<string, number>;
+  /** About the cell as a whole; each run has its own. */
+  warnings: string[];
+  error?: string;
+}
+
+/** Every region of a result with its run, numbered across runs (the id the renderer and exports use). */
+export function allRegions(r: LoupeResult): { id: number; region: Region; run: number }[] {
+  const out: { id: number; region: Region; run: number }[] = [];
+  r.runs.forEach((run, k) => run.regions.forEach((region) => out.push({ id: out.length, region, run: k })));
+  return out;
+}
+
+/** The model of the first run that has one: what a one-model cell ran on. */
+export function mainModel(r: LoupeResult): ModelInfo | undefined {
+  return r.runs.find((x) => x.model)?.model;
+}
+
+/** Token and time figures summed over runs (time to first token is the first run's). */
+export function runTotals(r: LoupeResult): Record<string, number> {
+  const sum = (k: string) => r.runs.reduce((a, x) => a + (x.stats[k] ?? 0), 0);
+  const rates = r.runs.map((x) => x.stats.tokensPerSecond ?? 0).filter((v) => v > 0);
+  return {
+    promptTokens: sum('promptTokens'),
+    generatedTokens: sum('generatedTokens'),
+    tokensPerSecond: rates.length ? Math.round((rates.reduce((a, b) => a + b, 0) / rates.length) * 10) / 10 : 0,
+  };
+}
+
+// ---------- reading, with version 1 upgraded ----------
+
+interface ResultV1 {
+  version: 1;
+  kind: 'images' | 'prompt';
+  status: LoupeResult['status'];
+  task: Task;
   model?: ModelInfo;
   images: ResultImage[];
   prompt?: string;
   answer: string;
-  /** The model's answer as decoded, markup included (what the region parser read). */
   raw?: string;
-  /** Per-image answers when a single-image task ran once per image (fan-out). */
   answers?: { image: number; text: string }[];
   regions: Region[];
   params: Record<string, number | boolean>;
-  /** Milliseconds unless the key says otherwise. */
   timings: Record<string, number>;
   warnings: string[];
   error?: string;
 }
 
-export function isLoupeResult(value: unknown): value is LoupeResult {
-  if (typeof value !== 'object' || value === null) return false;
-  const v = value as Partial<LoupeResult>;
-  return v.version === RESULT_VERSION && Array.isArray(v.images) && typeof v.answer === 'string' && Array.isArray(v.regions);
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** A result of this version, or one written by Loupe 0.1 (version 1) brought up to it; anything else: undefined. */
+export function readResult(value: unknown): LoupeResult | undefined {
+  if (!isObject(value) || !Array.isArray(value.images)) return undefined;
+  if (value.version === RESULT_VERSION) return Array.isArray(value.runs) ? (value as unknown as LoupeResult) : undefined;
+  if (value.version === 1 && typeof value.answer === 'string' && Array.isArray(value.regions)) return upgradeV1(value as unknown as ResultV1);
+  return undefined;
+}
+
+/**
+ * Version 1 kept one answer per cell: fan-out answers were joined as "Image N: …" with `answers` saying where each
+ * one is, and region spans indexed the joined text. Each answer becomes its own run with spans made relative to it.
+ */
+function upgradeV1(v: ResultV1): LoupeResult {
+  const base = { version: RESULT_VERSION, kind: v.kind, status: v.status, task: v.task, images: v.images, params: v.params ?? {}, timings: v.timings ?? {}, warnings: v.warnings ?? [] } as const;
+  const extra = { ...(v.prompt !== undefined ? { prompt: v.prompt } : {}), ...(v.error !== undefined ? { error: v.error } : {}) };
+  if (v.kind === 'images') return { ...base, ...extra, runs: [] };
+  const runStatus = v.status;
+  const seed = typeof v.params?.seed === 'number' ? v.params.seed : undefined;
+  const stats = pickStats(v.timings ?? {});
+  if (!v.answers?.length) {
+    const images = v.images.map((i) => i.index);
+    return { ...base, ...extra, runs: [{ images, ...(v.model ? { model: v.model } : {}), status: runStatus, answer: v.answer, ...(v.raw !== undefined ? { raw: v.raw } : {}), regions: v.regions, warnings: [], stats, ...(seed !== undefined ? { seed } : {}) }] };
+  }
+  const raws = v.raw?.split('\n\n');
+  const rawOf = (i: number) => (raws && raws.length === v.answers!.length ? raws[i] : undefined);
+  let from = 0;
+  const runs = v.answers.map((a, i) => {
+    let at = v.answer.indexOf(a.text, from);
+    if (at < 0) at = from;
+    else from = at + a.text.length;
+    const regions = v.regions
+      .filter((r) => r.image === a.image)
+      .map((r) => (r.span ? { ...r, span: [Math.max(0, r.span[0] - at), Math.max(0, r.span[1] - at)] as [number, number] } : r));
+    const raw = rawOf(i);
+    return { images: [a.image], ...(v.model ? { model: v.model } : {}), status: runStatus, answer: a.text, ...(raw !== undefined ? { raw } : {}), regions, warnings: [], stats: {}, ...(seed !== undefined ? { seed } : {}) };
+  });
+  return { ...base, ...extra, runs };
+}
+
+const STAT_KEYS = ['preprocessMs', 'imageEncodeMs', 'timeToFirstTokenMs', 'generateMs', 'promptTokens', 'generatedTokens', 'tokensPerSecond'];
+
+function pickStats(t: Record<string, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const k of STAT_KEYS) if (typeof t[k] === 'number') out[k] = t[k]!;
+  return out;
 }

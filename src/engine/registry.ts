@@ -1,8 +1,7 @@
 // Models Loupe knows by name. Data only: adding a model never needs a new code path.
-import type { BoxDialect, Dtype, Family } from './local/protocol';
-import type { Task } from '../common/result';
-
-export type Capability = Task | 'multi-image';
+import type { Dialect } from './dialects';
+import type { Family } from './local/families/types';
+import type { Capability, Dtype } from './types';
 
 export interface RegistryEntry {
   id: string;
@@ -11,7 +10,7 @@ export interface RegistryEntry {
   /** A commit id where known; otherwise a branch, resolved to a commit and recorded at first download. */
   revision: string;
   family: Family;
-  dialect: BoxDialect;
+  dialect: Dialect;
   capabilities: Capability[];
   /** Approximate download size in bytes of the files needed per dtype (ONNX sessions plus configs). */
   sizes: Partial<Record<Dtype, number>>;
@@ -84,8 +83,6 @@ export const REGISTRY: readonly RegistryEntry[] = [
     description: 'Small chat model, better answers than 256M; no boxes.',
   },
 ];
-
-export const DEFAULT_MODEL = 'florence-2-base';
 
 export function findEntry(id: string): RegistryEntry | undefined {
   const lower = id.toLowerCase();

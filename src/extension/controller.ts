@@ -1,20 +1,16 @@
 // VS Code adapter for the kernel: the NotebookController `loupe.local`.
-import { dirname } from 'node:path';
 import * as vscode from 'vscode';
 import { CONTROLLER_ID, NOTEBOOK_TYPE } from '../common/result';
 import { EventLoopProbe, formatFigures } from '../core/kernel/eventLoop';
 import { Kernel } from '../core/kernel/kernel';
 import type { OutputSpec } from '../core/kernel/outputs';
+import { notebookDir } from './notebooks';
 
 export function toCellOutput(o: OutputSpec): vscode.NotebookCellOutput {
   return new vscode.NotebookCellOutput(
     o.items.map((it) => new vscode.NotebookCellOutputItem(it.data, it.mime)),
     o.metadata,
   );
-}
-
-export function notebookDir(nb: vscode.NotebookDocument): string | undefined {
-  return nb.uri.scheme === 'file' ? dirname(nb.uri.fsPath) : undefined;
 }
 
 export function createController(kernel: Kernel, log?: vscode.LogOutputChannel): vscode.NotebookController {

@@ -2,17 +2,20 @@
 import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
-import type { Device, Dtype, LoadedInfo } from '../engine/local/protocol';
+import { DEFAULTS } from '../common/defaults';
+import { describeError } from '../common/errors';
+import { EnginePromptRunner, type RunnerSettings } from '../core/kernel/runner';
 import { HostClient } from '../engine/local/client';
-import { formatBytes, resolveEndpoint, resolveToken, type DownloadProgress } from '../engine/local/download/hub';
-import { DEFAULT_MODEL, REGISTRY } from '../engine/registry';
-import { resolveModel, type CustomModel, type ResolvedModel } from '../engine/local/resolve';
-import { DEFAULT_MAX_PIXELS } from '../images/load';
-import { EnginePromptRunner, type EngineSettings } from '../core/kernel/runner';
+import { formatBytes, resolveEndpoint, resolveToken } from '../engine/local/download/hub';
+import { LocalEngine, type LocalSettings } from '../engine/local/engine';
+import { resolveModel, type CustomModel } from '../engine/local/resolve';
+import { REGISTRY } from '../engine/registry';
+import type { Device, Dtype, LoadedModel, PrepareProgress } from '../engine/types';
 import { PROVIDER_NAMES, statusText } from './statusText';
 
 export class EngineService implements vscode.Disposable {
   readonly client: HostClient;
+  readonly local: LocalEngine;
   readonly runner: EnginePromptRunner;
   private readonly status: vscode.StatusBarItem;
   private readonly disposables: vscode.Disposable[] = [];
@@ -25,7 +28,7 @@ export class EngineService implements vscode.Disposable {
     this.client = new HostClient({
       script: join(context.extensionPath, 'dist', 'host.js'),
       env: { LOUPE_CACHE_DIR: join(storage, 'cache') },
-      idleUnloadMs: this.cfg().get<number>('unloadAfterMinutes', 10) * 60_000,
+      idleUnloadMs: this.cfg().get<number>('unloadAfterMinutes', DEFAULTS.unloadAfterMinutes) * 60_000,
       onLog: (line) => log.info(`[host] ${line}`),
       onExit: (reason) => {
         log.warn(reason);
@@ -39,11 +42,12 @@ export class EngineService implements vscode.Disposable {
     this.status = vscode.window.createStatusBarItem('loupe.status', vscode.StatusBarAlignment.Right, 100);
     this.status.name = 'Loupe model';
     this.status.command = 'loupe.selectModel';
+    this.local = new LocalEngine(this.client, () => this.localSettings());
     this.runner = new EnginePromptRunner({
-      client: this.client,
-      settings: () => this.settings(),
-      withDownload: (label, fn) => this.withDownload(label, fn),
-      onLoaded: (info, model) => this.showLoaded(info, model),
+      engines: { pick: (ref) => ({ engine: this.local, ref }) },
+      settings: () => this.runnerSettings(),
+      withProgress: (label, fn) => this.withDownload(label, fn),
+      onLoaded: (model) => this.showLoaded(model),
     });
     this.disposables.push(
       this.status,
@@ -62,43 +66,51 @@ export class EngineService implements vscode.Disposable {
     return vscode.workspace.getConfiguration('loupe');
   }
 
-  settings(): EngineSettings {
+  runnerSettings(): RunnerSettings {
     const c = this.cfg();
     return {
-      defaultModel: c.get<string>('defaultModel', DEFAULT_MODEL),
-      device: c.get<Device>('device', 'auto'),
-      dtype: c.get<'auto' | Dtype>('dtype', 'auto'),
-      allowDownloads: c.get<boolean>('allowDownloads', true),
+      defaultModel: c.get<string>('defaultModel', DEFAULTS.model),
+      maxImageTokens: c.get<number>('maxImageTokens', DEFAULTS.maxImageTokens),
+      maxImagePixels: c.get<number>('maxImagePixels', DEFAULTS.maxImagePixels),
+    };
+  }
+
+  localSettings(): LocalSettings {
+    const c = this.cfg();
+    return {
+      device: c.get<Device>('device', DEFAULTS.device),
+      dtype: c.get<'auto' | Dtype>('dtype', DEFAULTS.dtype),
+      allowDownloads: c.get<boolean>('allowDownloads', DEFAULTS.allowDownloads),
       endpoint: resolveEndpoint(c.get<string>('hubEndpoint', '') || undefined),
       token: resolveToken(),
-      maxImageTokens: c.get<number>('maxImageTokens', 1280),
-      maxImagePixels: c.get<number>('maxImagePixels', DEFAULT_MAX_PIXELS),
       modelsDir: join(this.context.globalStorageUri.fsPath, 'models'),
       customModels: c.get<CustomModel[]>('customModels', []),
     };
   }
 
-  private showLoaded(info: LoadedInfo, model: ResolvedModel): void {
-    this.status.text = statusText(model.info.id, info);
+  private showLoaded(model: LoadedModel): void {
+    const id = model.handle.info.id;
+    const revision = model.handle.info.revision;
+    this.status.text = statusText(id, model);
     this.status.tooltip = [
-      `${model.info.id}${model.info.revision ? ` @ ${model.info.revision}` : ''}`,
-      `provider: ${PROVIDER_NAMES[info.provider] ?? info.provider}`,
-      `dtype: ${typeof info.dtype === 'string' ? info.dtype : JSON.stringify(info.dtype)}`,
-      ...info.fallbacks.map((f) => `${PROVIDER_NAMES[f.device] ?? f.device} unavailable: ${f.error}`),
-      `loaded in ${Math.round(info.loadMs)} ms`,
+      `${id}${revision ? ` @ ${revision}` : ''}`,
+      `provider: ${PROVIDER_NAMES[model.provider] ?? model.provider}`,
+      `dtype: ${typeof model.dtype === 'string' ? model.dtype : JSON.stringify(model.dtype)}`,
+      ...model.fallbacks.map((f) => `${PROVIDER_NAMES[f.device] ?? f.device} unavailable: ${f.error}`),
+      `loaded in ${Math.round(model.loadMs)} ms`,
     ].join('\n');
     this.status.show();
-    for (const f of info.fallbacks) this.log.warn(`${model.info.id}: ${f.device} unavailable, fell back: ${f.error}`);
-    this.log.info(`${model.info.id} loaded on ${info.provider} (${JSON.stringify(info.dtype)}) in ${Math.round(info.loadMs)} ms`);
+    for (const f of model.fallbacks) this.log.warn(`${id}: ${f.device} unavailable, fell back: ${f.error}`);
+    this.log.info(`${id} loaded on ${model.provider} (${JSON.stringify(model.dtype)}) in ${Math.round(model.loadMs)} ms`);
   }
 
   /** Shows a cancellable notification only once bytes actually move. */
-  private async withDownload<T>(label: string, fn: (onProgress: (p: DownloadProgress) => void, signal: AbortSignal) => Promise<T>): Promise<T> {
+  private async withDownload<T>(label: string, fn: (onProgress: (p: PrepareProgress) => void, signal: AbortSignal) => Promise<T>): Promise<T> {
     const abort = new AbortController();
-    let report: ((p: DownloadProgress) => void) | undefined;
+    let report: ((p: PrepareProgress) => void) | undefined;
     let finish: (() => void) | undefined;
     let lastPct = 0;
-    const onProgress = (p: DownloadProgress) => {
+    const onProgress = (p: PrepareProgress) => {
       if (!report) {
         void vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: label, cancellable: true }, (progress, token) => {
           token.onCancellationRequested(() => abort.abort());
@@ -121,7 +133,7 @@ export class EngineService implements vscode.Disposable {
 
   private async selectModel(): Promise<void> {
     type Item = vscode.QuickPickItem & { id?: string; action?: 'folder' | 'repo' };
-    const current = this.settings().defaultModel;
+    const current = this.runnerSettings().defaultModel;
     const items: Item[] = REGISTRY.map((e) => ({
       id: e.id,
       label: `${e.id === current ? '$(check) ' : ''}${e.name}`,
@@ -145,9 +157,10 @@ export class EngineService implements vscode.Disposable {
 
   /** Fetches a registry model ahead of time, with the same verified downloader cells use. */
   private async downloadModel(): Promise<void> {
-    const s = this.settings();
+    const s = this.localSettings();
+    const defaultModel = this.runnerSettings().defaultModel;
     const pick = await vscode.window.showQuickPick(
-      REGISTRY.map((e) => ({ label: e.name, description: `${e.id}${e.id === s.defaultModel ? ' (default)' : ''}`, detail: `${e.repo} · ${Object.entries(e.sizes).map(([d, b]) => `${d} ≈ ${formatBytes(b!)}`).join(', ')}`, id: e.id })),
+      REGISTRY.map((e) => ({ label: e.name, description: `${e.id}${e.id === defaultModel ? ' (default)' : ''}`, detail: `${e.repo} · ${Object.entries(e.sizes).map(([d, b]) => `${d} ≈ ${formatBytes(b!)}`).join(', ')}`, id: e.id })),
       { title: 'Loupe: download a model' },
     );
     if (!pick) return;
@@ -172,12 +185,12 @@ export class EngineService implements vscode.Disposable {
       });
       vscode.window.showInformationMessage(`Loupe: ${pick.id} is ready (${model.folder}).`);
     } catch (e) {
-      vscode.window.showErrorMessage(`Loupe: ${(e as Error).message}`);
+      vscode.window.showErrorMessage(`Loupe: ${describeError(e).message}`);
     }
   }
 
   private async manageModels(): Promise<void> {
-    const dir = this.settings().modelsDir;
+    const dir = this.localSettings().modelsDir;
     const found: { repo: string; path: string; bytes: number }[] = [];
     for (const org of await readdir(dir).catch(() => [] as string[])) {
       for (const name of await readdir(join(dir, org)).catch(() => [] as string[])) {

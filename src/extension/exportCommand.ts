@@ -1,7 +1,9 @@
 // VS Code edge of `Loupe: Export Session…`: pick a format and a file, then the shared exporters write it.
 import * as vscode from 'vscode';
+import { describeError } from '../common/errors';
 import { NOTEBOOK_TYPE } from '../common/result';
 import { defaultExportPath, EXPORT_EXTENSIONS, EXPORT_FORMATS, EXPORT_LABELS, exportNotebook, type ExportFormat } from '../core/export';
+import { notebookPath } from './notebooks';
 import { fromNotebookDocument } from './serializer';
 
 export function registerExportCommand(context: vscode.ExtensionContext): void {
@@ -21,15 +23,15 @@ export function registerExportCommand(context: vscode.ExtensionContext): void {
         if (!pick) return;
         format = pick.format;
       }
-      const notebookPath = doc.uri.scheme === 'file' ? doc.uri.fsPath : undefined;
+      const nbPath = notebookPath(doc);
       if (!outPath) {
-        const suggested = notebookPath ? defaultExportPath(notebookPath, format) : `notebook${EXPORT_EXTENSIONS[format]}`;
+        const suggested = nbPath ? defaultExportPath(nbPath, format) : `notebook${EXPORT_EXTENSIONS[format]}`;
         const target = await vscode.window.showSaveDialog({ defaultUri: vscode.Uri.file(suggested), title: `Export ${EXPORT_LABELS[format]}` });
         if (!target) return;
         outPath = target.fsPath;
       }
       try {
-        const result = await exportNotebook(fromNotebookDocument(doc), format, { notebookPath, outPath });
+        const result = await exportNotebook(fromNotebookDocument(doc), format, { notebookPath: nbPath, outPath });
         const open = format === 'html' ? 'Open in Browser' : 'Open';
         const choice = await vscode.window.showInformationMessage(`Loupe: exported ${result.files.length} file${result.files.length === 1 ? '' : 's'} to ${vscode.workspace.asRelativePath(result.path)}.`, open);
         if (choice) {
@@ -37,7 +39,7 @@ export function registerExportCommand(context: vscode.ExtensionContext): void {
           else await vscode.commands.executeCommand('vscode.open', vscode.Uri.file(result.path));
         }
       } catch (e) {
-        vscode.window.showErrorMessage(`Loupe: export failed: ${(e as Error).message}`);
+        vscode.window.showErrorMessage(`Loupe: export failed: ${describeError(e).message}`);
       }
     }),
   );

@@ -2,7 +2,7 @@
 import * as vscode from 'vscode';
 import { NOTEBOOK_TYPE } from '../common/result';
 import { EngineService } from './engineService';
-import { DEFAULT_MAX_PIXELS } from '../images/load';
+import { DEFAULTS } from '../common/defaults';
 import { loadSharp } from '../images/sharp';
 import { createController } from './controller';
 import { Kernel } from '../core/kernel/kernel';
@@ -21,7 +21,7 @@ export function activate(context: vscode.ExtensionContext): void {
   context.subscriptions.push(log, engine);
   const kernel = new Kernel({
     isTrusted: () => vscode.workspace.isTrusted,
-    maxImagePixels: () => vscode.workspace.getConfiguration('loupe').get<number>('maxImagePixels', DEFAULT_MAX_PIXELS),
+    maxImagePixels: () => vscode.workspace.getConfiguration('loupe').get<number>('maxImagePixels', DEFAULTS.maxImagePixels),
     prompts: engine.runner,
   });
   context.subscriptions.push(createController(kernel, log));

@@ -1,13 +1,12 @@
 // VS Code edge for bringing images in: Ask About Image, paste and drop into `loupe` cells.
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { CONTROLLER_ID, NOTEBOOK_TYPE } from '../common/result';
 import { askAboutImage, type AskPort } from '../core/notebook/askAboutImage';
+import { notebookDir } from './notebooks';
 import { dropText, extensionForMime, IMAGE_EXTENSIONS, isImagePath, uniqueAssetName } from '../core/notebook/imageCells';
-
-const notebookDirOf = (nb: vscode.NotebookDocument) => (nb.uri.scheme === 'file' ? dirname(nb.uri.fsPath) : undefined);
 
 function activeLoupeEditor(): vscode.NotebookEditor | undefined {
   const e = vscode.window.activeNotebookEditor;
@@ -17,7 +16,7 @@ function activeLoupeEditor(): vscode.NotebookEditor | undefined {
 const port: AskPort = {
   activeNotebook() {
     const e = activeLoupeEditor();
-    return e ? { dir: notebookDirOf(e.notebook), cellCount: e.notebook.cellCount } : undefined;
+    return e ? { dir: notebookDir(e.notebook), cellCount: e.notebook.cellCount } : undefined;
   },
   async appendCells(sources) {
     const nb = activeLoupeEditor()!.notebook;
@@ -102,7 +101,7 @@ class PasteProvider implements vscode.DocumentPasteEditProvider {
     const file = item?.asFile();
     if (!file || !ext) return undefined;
     const nb = notebookOfCell(doc);
-    const dir = nb && notebookDirOf(nb);
+    const dir = nb && notebookDir(nb);
     if (!dir) {
       const save = await vscode.window.showInformationMessage('Save the notebook first: Loupe stores pasted images in an assets/ folder next to it.', 'Save As…');
       if (save) await vscode.commands.executeCommand('workbench.action.files.saveAs');
@@ -131,7 +130,7 @@ class DropProvider implements vscode.DocumentDropEditProvider {
       .filter((u) => u.scheme === 'file')
       .map((u) => u.fsPath);
     const nb = notebookOfCell(doc);
-    const text = dropText(files, nb && notebookDirOf(nb), doc.lineAt(position.line).text.slice(0, position.character).trim() === '');
+    const text = dropText(files, nb && notebookDir(nb), doc.lineAt(position.line).text.slice(0, position.character).trim() === '');
     if (!text) return undefined;
     const edit = new vscode.DocumentDropEdit(text, 'Insert @image lines', DROP_KIND);
     return edit;

@@ -1,10 +1,11 @@
 // VS Code edge for messages from the renderer: draw-to-ask inserts a prompt cell, copy writes the clipboard.
-import { dirname } from 'node:path';
 import * as vscode from 'vscode';
+import { describeError } from '../common/errors';
 import { RENDERER_ID } from '../common/result';
 import { parseRendererMessage } from '../common/renderer-messages';
 import { applyDrawToAsk, type NotebookEditPort } from '../core/notebook/drawToAsk';
 import { selectKernel } from './imageCommands';
+import { notebookDir } from './notebooks';
 
 export function registerRendererBridge(context: vscode.ExtensionContext, log: vscode.LogOutputChannel): void {
   const messaging = vscode.notebooks.createRendererMessaging(RENDERER_ID);
@@ -41,9 +42,9 @@ export function registerRendererBridge(context: vscode.ExtensionContext, log: vs
         },
       };
       try {
-        await applyDrawToAsk(port, cells, msg, nb.uri.scheme === 'file' ? dirname(nb.uri.fsPath) : undefined);
+        await applyDrawToAsk(port, cells, msg, notebookDir(nb));
       } catch (e) {
-        vscode.window.showErrorMessage(`Loupe: could not add the cell: ${(e as Error).message}`);
+        vscode.window.showErrorMessage(`Loupe: could not add the cell: ${describeError(e).message}`);
       }
     }),
   );

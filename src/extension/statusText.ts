@@ -1,9 +1,9 @@
 // What the status bar says about the running model: the provider that actually runs, and why a GPU was skipped.
-import type { LoadedInfo } from '../engine/local/protocol';
+import type { LoadedModel } from '../engine/types';
 
 export const PROVIDER_NAMES: Record<string, string> = { webgpu: 'WebGPU', cuda: 'CUDA', dml: 'DirectML', coreml: 'CoreML', cpu: 'CPU' };
 
-export function statusText(modelId: string, info: Pick<LoadedInfo, 'provider' | 'fallbacks'>): string {
+export function statusText(modelId: string, info: Pick<LoadedModel, 'provider' | 'fallbacks'>): string {
   const provider = PROVIDER_NAMES[info.provider] ?? info.provider;
   const last = info.fallbacks.at(-1);
   if (!last) return `Loupe: ${modelId} · ${provider}`;

@@ -3,11 +3,11 @@ import { readFile, stat } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Metadata, OutputInfo, Sharp } from 'sharp';
+import { DEFAULTS } from '../common/defaults';
+import { isLoupeError, LoupeError } from '../common/errors';
 import type { DisplayImage } from '../common/result';
 import { loadSharp } from './sharp';
 
-export const DEFAULT_MAX_PIXELS = 50_000_000;
-export const DISPLAY_MAX_SIDE = 1600;
 /** Files this large are refused before reading: no image Loupe can use needs more. */
 export const MAX_FILE_BYTES = 512 * 1024 * 1024;
 const URL_TIMEOUT_MS = 30_000;
@@ -39,12 +39,15 @@ export interface LoadedImage {
 
 export type ImageResult = { ok: true; image: LoadedImage } | { ok: false; source: string; error: string };
 
-export class ImageError extends Error {}
+/** An image that cannot be used, with a message that names it and says why. */
+export function imageError(message: string): LoupeError {
+  return new LoupeError('bad-image', message);
+}
 
 export function resolveImagePath(source: string, baseDir?: string): string {
   if (/^file:/i.test(source)) return fileURLToPath(source);
   if (isAbsolute(source)) return source;
-  if (!baseDir) throw new ImageError(`"${source}" is a relative path, but the notebook has not been saved yet: save it first or use an absolute path`);
+  if (!baseDir) throw imageError(`"${source}" is a relative path, but the notebook has not been saved yet: save it first or use an absolute path`);
   return resolve(baseDir, source);
 }
 
@@ -57,16 +60,16 @@ export async function readImageBytes(source: string, opts: ImageOptions = {}): P
     try {
       res = await f(source, { signal, redirect: 'follow' });
     } catch (e) {
-      throw new ImageError(`could not download ${source}: ${(e as Error).name === 'TimeoutError' ? 'timed out' : ((e as Error & { cause?: Error }).cause?.message ?? (e as Error).message)}`);
+      throw imageError(`could not download ${source}: ${(e as Error).name === 'TimeoutError' ? 'timed out' : ((e as Error & { cause?: Error }).cause?.message ?? (e as Error).message)}`);
     }
-    if (!res.ok) throw new ImageError(`could not download ${source}: HTTP ${res.status} ${res.statusText}`.trim());
+    if (!res.ok) throw imageError(`could not download ${source}: HTTP ${res.status} ${res.statusText}`.trim());
     const declared = Number(res.headers.get('content-length') ?? 0);
-    if (declared > MAX_FILE_BYTES) throw new ImageError(`${source} is ${mb(declared)}, larger than the ${mb(MAX_FILE_BYTES)} Loupe accepts`);
+    if (declared > MAX_FILE_BYTES) throw imageError(`${source} is ${mb(declared)}, larger than the ${mb(MAX_FILE_BYTES)} Loupe accepts`);
     const chunks: Buffer[] = [];
     let total = 0;
     for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
       total += chunk.length;
-      if (total > MAX_FILE_BYTES) throw new ImageError(`${source} is larger than the ${mb(MAX_FILE_BYTES)} Loupe accepts`);
+      if (total > MAX_FILE_BYTES) throw imageError(`${source} is larger than the ${mb(MAX_FILE_BYTES)} Loupe accepts`);
       chunks.push(Buffer.from(chunk));
     }
     return { bytes: Buffer.concat(chunks) };
@@ -76,16 +79,16 @@ export async function readImageBytes(source: string, opts: ImageOptions = {}): P
   try {
     info = await stat(path);
   } catch (e) {
-    throw new ImageError(fsMessage(e as NodeJS.ErrnoException, source));
+    throw imageError(fsMessage(e as NodeJS.ErrnoException, source));
   }
-  if (info.isDirectory()) throw new ImageError(`${source} is a folder, not an image file`);
-  if (!info.isFile()) throw new ImageError(`${source} is not a regular file`);
-  if (info.size === 0) throw new ImageError(`${source} is empty (0 bytes)`);
-  if (info.size > MAX_FILE_BYTES) throw new ImageError(`${source} is ${mb(info.size)}, larger than the ${mb(MAX_FILE_BYTES)} Loupe accepts`);
+  if (info.isDirectory()) throw imageError(`${source} is a folder, not an image file`);
+  if (!info.isFile()) throw imageError(`${source} is not a regular file`);
+  if (info.size === 0) throw imageError(`${source} is empty (0 bytes)`);
+  if (info.size > MAX_FILE_BYTES) throw imageError(`${source} is ${mb(info.size)}, larger than the ${mb(MAX_FILE_BYTES)} Loupe accepts`);
   try {
     return { bytes: await readFile(path), path };
   } catch (e) {
-    throw new ImageError(fsMessage(e as NodeJS.ErrnoException, source));
+    throw imageError(fsMessage(e as NodeJS.ErrnoException, source));
   }
 }
 
@@ -114,17 +117,17 @@ export interface ImageHeader {
 }
 
 /** Reads only the header and refuses images whose pixel count is over the limit, before any decode. */
-export async function inspectImage(bytes: Buffer, source: string, maxPixels = DEFAULT_MAX_PIXELS): Promise<ImageHeader> {
+export async function inspectImage(bytes: Buffer, source: string, maxPixels = DEFAULTS.maxImagePixels): Promise<ImageHeader> {
   const sharp = await loadSharp();
   let meta: Metadata;
   try {
     meta = await sharp(bytes, { limitInputPixels: false }).metadata();
   } catch (e) {
     const msg = String((e as Error).message);
-    if (/unsupported image format/i.test(msg)) throw new ImageError(`${source} is not an image Loupe can read (supported: PNG, JPEG, WebP, GIF, TIFF, AVIF, HEIF, SVG)`);
-    throw new ImageError(`${source} is corrupt or truncated: ${msg}`);
+    if (/unsupported image format/i.test(msg)) throw imageError(`${source} is not an image Loupe can read (supported: PNG, JPEG, WebP, GIF, TIFF, AVIF, HEIF, SVG)`);
+    throw imageError(`${source} is corrupt or truncated: ${msg}`);
   }
-  if (!meta.width || !meta.height) throw new ImageError(`${source} has no readable size in its header`);
+  if (!meta.width || !meta.height) throw imageError(`${source} has no readable size in its header`);
   const pages = meta.pages ?? 1;
   const frameHeight = meta.pageHeight ?? meta.height;
   // EXIF orientations 5–8 rotate by 90°: the displayed size swaps.
@@ -133,7 +136,7 @@ export async function inspectImage(bytes: Buffer, source: string, maxPixels = DE
   const height = swap ? meta.width : frameHeight;
   const pixels = meta.width * frameHeight;
   if (pixels > maxPixels) {
-    throw new ImageError(
+    throw imageError(
       `${source} is ${meta.width}×${frameHeight} pixels (${(pixels / 1e6).toFixed(1)} MP), above the limit of ${(maxPixels / 1e6).toFixed(0)} MP (setting loupe.maxImagePixels); it was not decoded`,
     );
   }
@@ -146,7 +149,7 @@ export async function inspectImage(bytes: Buffer, source: string, maxPixels = DE
 }
 
 /** A sharp pipeline that decodes the first frame, applies EXIF orientation and yields 8-bit sRGB. */
-export async function decodePipeline(bytes: Buffer, maxPixels = DEFAULT_MAX_PIXELS): Promise<Sharp> {
+export async function decodePipeline(bytes: Buffer, maxPixels = DEFAULTS.maxImagePixels): Promise<Sharp> {
   const sharp = await loadSharp();
   return sharp(bytes, { failOn: 'error', limitInputPixels: maxPixels, pages: 1 }).autoOrient().toColourspace('srgb');
 }
@@ -154,9 +157,9 @@ export async function decodePipeline(bytes: Buffer, maxPixels = DEFAULT_MAX_PIXE
 export async function loadImage(source: string, opts: ImageOptions = {}): Promise<ImageResult> {
   try {
     const { bytes, path } = await readImageBytes(source, opts);
-    const maxPixels = opts.maxPixels ?? DEFAULT_MAX_PIXELS;
+    const maxPixels = opts.maxPixels ?? DEFAULTS.maxImagePixels;
     const header = await inspectImage(bytes, source, maxPixels);
-    const maxSide = opts.maxSide ?? DISPLAY_MAX_SIDE;
+    const maxSide = opts.maxSide ?? DEFAULTS.displayMaxSide;
     const sharp = await loadSharp();
     let out: { data: Buffer; info: OutputInfo };
     try {
@@ -165,7 +168,7 @@ export async function loadImage(source: string, opts: ImageOptions = {}): Promis
         .png({ compressionLevel: 6 })
         .toBuffer({ resolveWithObject: true });
     } catch (e) {
-      throw new ImageError(`${source} is corrupt or truncated: ${(e as Error).message.split('\n')[0]}`);
+      throw imageError(`${source} is corrupt or truncated: ${(e as Error).message.split('\n')[0]}`);
     }
     const opaque = !(await sharp(out.data).metadata()).hasAlpha;
     // Photos are much smaller as JPEG; keep PNG where transparency matters.
@@ -177,7 +180,7 @@ export async function loadImage(source: string, opts: ImageOptions = {}): Promis
     else image.bytes = bytes;
     return { ok: true, image };
   } catch (e) {
-    if (e instanceof ImageError) return { ok: false, source, error: e.message };
+    if (isLoupeError(e, 'bad-image')) return { ok: false, source, error: e.message };
     return { ok: false, source, error: `${source} could not be read: ${(e as Error).message}` };
   }
 }

@@ -2,8 +2,7 @@
 // (load.ts), plus a pre-resize so the processor never sees a 12 MP photo.
 import { readFile } from 'node:fs/promises';
 import type { OutputInfo } from 'sharp';
-import type { ImageInput } from '../engine/local/protocol';
-import { decodePipeline, ImageError, inspectImage } from './load';
+import { decodePipeline, imageError, inspectImage } from './load';
 
 export interface PreparedImage {
   /** Natural size after EXIF orientation. */
@@ -16,12 +15,12 @@ export interface PreparedImage {
 }
 
 /** Decodes one image; maxPixels refuses oversized images from the header, maxSide/maxArea bound what the model sees. */
-export async function prepareImage(input: ImageInput, limits: { maxPixels: number; maxArea?: number; maxSide?: number }): Promise<PreparedImage> {
+export async function prepareImage(input: { source: string; path?: string; bytes?: Buffer }, limits: { maxPixels: number; maxArea?: number; maxSide?: number }): Promise<PreparedImage> {
   let bytes: Buffer;
   try {
-    bytes = input.data !== undefined ? Buffer.from(input.data, 'base64') : await readFile(input.path!);
+    bytes = input.bytes ?? (await readFile(input.path!));
   } catch (e) {
-    throw new ImageError(`cannot read ${input.source}: ${(e as Error).message}`);
+    throw imageError(`cannot read ${input.source}: ${(e as Error).message}`);
   }
   const { width, height } = await inspectImage(bytes, input.source, limits.maxPixels);
   let scale = 1;
@@ -33,7 +32,7 @@ export async function prepareImage(input: ImageInput, limits: { maxPixels: numbe
   try {
     out = await pipeline.raw().toBuffer({ resolveWithObject: true });
   } catch (e) {
-    throw new ImageError(`${input.source} is corrupt or truncated: ${(e as Error).message.split('\n')[0]}`);
+    throw imageError(`${input.source} is corrupt or truncated: ${(e as Error).message.split('\n')[0]}`);
   }
   return { width, height, pixelWidth: out.info.width, pixelHeight: out.info.height, rgb: out.data };
 }

@@ -250,13 +250,13 @@ test('grounding on a spot image streams, then draws its box where the spot is; d
     assert.equal(state, 'success', 'describe-region cell succeeded');
     await page.keyboard.press('Escape');
     // Save until the file holds the finished answer (a save can race the last output update).
-    type Saved = { cells: { source: string; outputs: { items: { mime: string; json?: { raw?: string; status?: string } }[] }[] }[] };
+    type Saved = { cells: { source: string; outputs: { items: { mime: string; json?: { status?: string; runs?: { raw?: string }[] } }[] }[] }[] };
     const result = await waitFor('spot.loupe saved with the finished describe-region answer', async () => {
       await runCommand(page, 'File: Save');
       const saved = JSON.parse(readFileSync(join(workspace, 'spot.loupe'), 'utf8')) as Saved;
       const cell = saved.cells.find((c) => c.source.includes('@region'));
       const r = cell?.outputs.flatMap((o) => o.items).find((i) => i.mime === 'application/vnd.loupe.result+json')?.json;
-      return r?.status === 'ok' && r.raw ? r : undefined;
+      return r?.status === 'ok' && r.runs?.[0]?.raw ? r.runs[0] : undefined;
     }, 30_000, 1000);
     assert.ok(result, 'the saved cell has a Loupe result');
     log(`draw to ask: model raw output: ${result.raw}`);

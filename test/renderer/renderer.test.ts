@@ -1,7 +1,7 @@
 // The notebook renderer in real Chromium (Debian's chromium driven by playwright-core), through a harness page
 // that activates dist/renderer.js with a RendererContext, as VS Code does. Screenshots go to test-results/renderer/.
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,7 +10,7 @@ import type { Browser, Page } from 'playwright-core';
 import sharp from 'sharp';
 import type { LoupeResult, Region, ResultImage } from '../../src/common/result';
 import { loadImage } from '../../src/images/load';
-import { launch, makeResult, openHarness, ROOT, spanOf, startServer } from './support';
+import { launch, makeResult, openHarness, regionsOf, ROOT, spanOf, startServer, withRun } from './support';
 
 const SHOTS = join(ROOT, 'test-results', 'renderer');
 let browser: Browser;
@@ -176,30 +176,30 @@ test('boxes, quads and points sit on their pixels: square, non-square and EXIF-r
     { image: 1, label: 'flag', kind: 'point', coords: [60, 420] },
   ], 'An astronaut.');
   await render('square', square);
-  assertPlaced(await placements(out('square'), square.regions), 'square, zoom 1');
+  assertPlaced(await placements(out('square'), regionsOf(square)), 'square, zoom 1');
   await shot('regions-square');
 
   for (const [id, image, scale] of [['nonsquare', img.marks!, 1], ['exif', img.exif!, 1], ['big', img.big!, 10]] as const) {
     const r = makeResult([image], marksRegions(scale), ANSWER);
     await render(id, r);
     await page.locator(`${out(id)} .loupe-viewport`).scrollIntoViewIfNeeded();
-    const p1 = await placements(out(id), r.regions);
+    const p1 = await placements(out(id), regionsOf(r));
     assertPlaced(p1, `${id}, zoom 1`);
     assert.ok(Math.abs(p1.z - 1) < 0.01);
-    await assertOnPixels(out(id), r.regions, `${id}, zoom 1`);
+    await assertOnPixels(out(id), regionsOf(r), `${id}, zoom 1`);
     await shot(`regions-${id}-zoom1`);
     // Keyboard zoom, then Ctrl+wheel at the green dot, then a drag: regions follow the pixels.
     await page.focus(`${out(id)} .loupe-viewport`);
     await page.keyboard.press('+');
     await page.keyboard.press('+');
     const dot = p1.list.find((x) => x.kind === 'point')!.want;
-    const before = (await placements(out(id), r.regions)).list.find((x) => x.kind === 'point')!.want;
+    const before = (await placements(out(id), regionsOf(r))).list.find((x) => x.kind === 'point')!.want;
     await page.mouse.move(before[0], before[1]);
     await page.keyboard.down('Control');
     await page.mouse.wheel(0, -200);
     await page.keyboard.up('Control');
     await frame();
-    const p2 = await placements(out(id), r.regions);
+    const p2 = await placements(out(id), regionsOf(r));
     assert.ok(p2.z > 2, `${id}: zoomed in (${p2.z})`);
     const after = p2.list.find((x) => x.kind === 'point')!.want;
     assert.ok(Math.abs(after[0] - before[0]) < 1.5 && Math.abs(after[1] - before[1]) < 1.5, `${id}: wheel zoom keeps the point under the pointer`);
@@ -208,7 +208,7 @@ test('boxes, quads and points sit on their pixels: square, non-square and EXIF-r
     await page.mouse.down();
     await page.mouse.move(dot[0] + 30, dot[1] + 20, { steps: 3 });
     await page.mouse.up();
-    const p3 = await placements(out(id), r.regions);
+    const p3 = await placements(out(id), regionsOf(r));
     const moved = p3.list.find((x) => x.kind === 'point')!.want;
     assert.ok(Math.abs(moved[0] - after[0] - 30) < 1.5 && Math.abs(moved[1] - after[1] - 20) < 1.5, `${id}: drag pans by the drag`);
     assertPlaced(p3, `${id}, zoomed and panned`);
@@ -216,7 +216,7 @@ test('boxes, quads and points sit on their pixels: square, non-square and EXIF-r
     await page.waitForFunction((sel) => !document.querySelector(`${sel} .loupe-stage.is-moving`), out(id));
     const chipH = await page.$$eval(`${out(id)} .loupe-chip`, (c) => c.map((e) => e.getBoundingClientRect().height));
     for (const h of chipH) assert.ok(Math.abs(h - 15) < 1.5, `${id}: chip height ${h} at zoom ${p3.z}`);
-    await assertOnPixels(out(id), r.regions, `${id}, zoomed`);
+    await assertOnPixels(out(id), regionsOf(r), `${id}, zoomed`);
     await shot(`regions-${id}-zoomed`);
     await page.keyboard.press('0');
   }
@@ -318,25 +318,23 @@ test('comparison: two images side by side, four in a grid (remembered), synchron
   const [a, b] = await transforms(out('cmp2'));
   assert.match(a!, /scale\(1\.5625\)/);
   assert.equal(a, b);
-  assertPlaced(await placements(out('cmp2'), two.regions, 0), 'compare image 1 zoomed');
-  assertPlaced(await placements(out('cmp2'), two.regions, 1), 'compare image 2 zoomed');
+  assertPlaced(await placements(out('cmp2'), regionsOf(two), 0), 'compare image 1 zoomed');
+  assertPlaced(await placements(out('cmp2'), regionsOf(two), 1), 'compare image 2 zoomed');
   await shot('compare-2-zoomed');
   await page.keyboard.press('0');
 
   // Four images, fan-out answers: each image shows its own answer with its own regions.
   const parts = ['a red square', 'a cat', 'a coffee cup', 'a rocket'];
-  const answer = parts.map((p, i) => `Image ${i + 1}: ${p}`).join('\n\n');
-  const four = makeResult(
-    [withIndex(img.marks!, 1), withIndex(img['chelsea.png']!, 2), withIndex(img['coffee.png']!, 3), withIndex(img['rocket.jpg']!, 4)],
-    [
-      { image: 1, label: 'red', kind: 'box', coords: RED, span: spanOf(answer, 'red square') },
-      { image: 2, label: 'cat', kind: 'box', coords: [120, 20, 340, 290], span: spanOf(answer, 'cat') },
-      { image: 3, label: 'cup', kind: 'box', coords: [140, 90, 460, 330], span: spanOf(answer, 'coffee cup') },
-      { image: 4, label: 'rocket', kind: 'box', coords: [260, 20, 380, 400], span: spanOf(answer, 'rocket', answer.indexOf('Image 4')) },
-    ],
-    answer,
-    { answers: parts.map((text, i) => ({ image: i + 1, text })) },
-  );
+  const found: Region[] = [
+    { image: 1, label: 'red', kind: 'box', coords: RED, span: spanOf(parts[0]!, 'red square') },
+    { image: 2, label: 'cat', kind: 'box', coords: [120, 20, 340, 290], span: spanOf(parts[1]!, 'cat') },
+    { image: 3, label: 'cup', kind: 'box', coords: [140, 90, 460, 330], span: spanOf(parts[2]!, 'coffee cup') },
+    { image: 4, label: 'rocket', kind: 'box', coords: [260, 20, 380, 400], span: spanOf(parts[3]!, 'rocket') },
+  ];
+  // One run per image (fan-out): each with its own answer, spans relative to it.
+  const four = makeResult([withIndex(img.marks!, 1), withIndex(img['chelsea.png']!, 2), withIndex(img['coffee.png']!, 3), withIndex(img['rocket.jpg']!, 4)], [], '', {
+    runs: parts.map((answer, i) => ({ images: [i + 1], status: 'ok', answer, regions: [found[i]!], warnings: [], stats: {} })),
+  });
   await render('cmp4', four);
   assert.deepEqual(await page.$$eval(`${out('cmp4')} .loupe-image-answer`, (a) => a.map((e) => e.textContent)), parts);
   assert.equal(await page.$eval(`${out('cmp4')} .loupe-answer:not(.loupe-image-answer)`, (e) => (e as HTMLElement).hidden), true);
@@ -354,12 +352,12 @@ test('comparison: two images side by side, four in a grid (remembered), synchron
   await shot('compare-4-grid');
   await page.mouse.move(2, 2);
   // Remembered: a new output opens in the grid.
-  await render('cmp4b', { ...four, answers: undefined });
+  await render('cmp4b', four);
   assert.equal(await page.$eval(`${out('cmp4b')} .loupe-images`, (e) => (e as HTMLElement).dataset.layout), 'grid');
   await page.focus(`${out('cmp4')} .loupe-viewport`);
   await page.keyboard.press('+');
   assert.equal(new Set(await transforms(out('cmp4'))).size, 1, 'grid: all four zoomed together');
-  assertPlaced(await placements(out('cmp4'), four.regions, 3), 'grid image 4 zoomed');
+  assertPlaced(await placements(out('cmp4'), regionsOf(four), 3), 'grid image 4 zoomed');
 });
 
 /** Drags between two points given in the original image's pixels; returns what the renderer posted. */
@@ -379,6 +377,20 @@ async function drawBetween(id: string, figure: number, a: [number, number], b: [
     return page.evaluate(() => (window as any).h.messages.slice());
   };
 }
+
+test('a result written by Loupe 0.1 (schema v1) renders: fan-out answers under their images, boxes on them', async () => {
+  await setup();
+  const nb = JSON.parse(await readFile(join(ROOT, 'test', 'fixtures', 'notebooks', 'v1', 'v1.loupe'), 'utf8'));
+  const v1 = nb.cells[3].outputs[0].items.find((i: { mime: string }) => i.mime === 'application/vnd.loupe.result+json').json;
+  assert.equal(v1.version, 1);
+  await render('v1', v1);
+  assert.deepEqual(await page.$$eval(`${out('v1')} .loupe-image-answer`, (a) => a.map((e) => e.textContent)), ['bright region', 'bright region']);
+  assert.equal(await page.$$eval(`${out('v1')} .loupe-region`, (e) => e.length), 2);
+  // Each answer's text still lights its own image's box.
+  await page.hover(`${out('v1')} figure[data-index="2"] .loupe-ref`);
+  assert.deepEqual(await page.$$eval(`${out('v1')} .loupe-region.is-hot`, (e) => e.map((x) => (x as SVGElement).dataset.region)), ['1']);
+  await page.mouse.move(2, 2);
+});
 
 test('draw to ask posts the box in original-image pixels, through zoom, pan and the display scale', async () => {
   await setup();
@@ -460,7 +472,7 @@ test('model text with <script>, <img onerror> and javascript: links stays inert 
 test('streaming updates in place: same image element, zoom kept, regions and text grow; dispose revokes object URLs', async () => {
   await setup();
   const full = makeResult([img.marks!], marksRegions(), ANSWER);
-  const partial = { ...full, status: 'running' as const, answer: 'A red squ', regions: [] };
+  const partial = withRun({ ...full, status: 'running' }, { status: 'running', answer: 'A red squ', regions: [] });
   await render('stream', partial);
   assert.equal(await page.textContent(`${out('stream')} .loupe-status`), 'Generating…');
   await page.evaluate((sel) => ((window as any).firstImg = document.querySelector(`${sel} img`)), out('stream'));
@@ -476,7 +488,7 @@ test('streaming updates in place: same image element, zoom kept, regions and tex
   }, out('stream'));
   // Later streaming updates leave the image bytes out (data ''): the shown image stays.
   const noBytes = full.images.map((i) => ({ ...i, display: { ...i.display!, data: '' } }));
-  for (const n of [14, 30, ANSWER.length]) await render('stream', { ...partial, images: noBytes, answer: ANSWER.slice(0, n), regions: full.regions.filter((r) => r.span![1] <= n) });
+  for (const n of [14, 30, ANSWER.length]) await render('stream', withRun({ ...partial, images: noBytes }, { answer: ANSWER.slice(0, n), regions: regionsOf(full).filter((r) => r.span![1] <= n) }));
   await render('stream', full);
   const state = await page.evaluate((sel) => ({
     same: document.querySelector(`${sel} img`) === (window as any).firstImg,
@@ -488,7 +500,7 @@ test('streaming updates in place: same image element, zoom kept, regions and tex
   }), out('stream'));
   assert.deepEqual(state, { same: true, removed: [], regions: 3, answer: ANSWER, status: 'ok', created: urls });
   assert.deepEqual(await transforms(out('stream')), zoomed, 'zoom survives streaming');
-  assertPlaced(await placements(out('stream'), full.regions), 'streamed regions, zoomed');
+  assertPlaced(await placements(out('stream'), regionsOf(full)), 'streamed regions, zoomed');
   await shot('streaming-done-zoomed');
 
   // Two outputs share the iframe: work in one never touches the other (both have a region 0).

@@ -4,7 +4,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { RESULT_VERSION, type LoupeResult, type Region, type ResultImage } from '../../src/common/result';
+import { RESULT_VERSION, allRegions, type LoupeResult, type Region, type ResultImage, type Run } from '../../src/common/result';
 
 export const ROOT = new URL('../..', import.meta.url).pathname;
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -51,6 +51,7 @@ export async function openHarness(browser: Browser, base: string, viewport = { w
   return { page, requests };
 }
 
+/** A prompt result with one run over all its images (pass `runs` in `extra` for several). */
 export function makeResult(images: ResultImage[], regions: Region[], answer: string, extra: Partial<LoupeResult> = {}): LoupeResult {
   return {
     version: RESULT_VERSION,
@@ -58,13 +59,22 @@ export function makeResult(images: ResultImage[], regions: Region[], answer: str
     status: 'ok',
     task: 'detect',
     images,
-    answer,
-    regions,
+    runs: [{ images: images.map((i) => i.index), status: 'ok', answer, regions, warnings: [], stats: {} }],
     params: {},
     timings: {},
     warnings: [],
     ...extra,
   };
+}
+
+/** The result with its first run changed (streaming steps). */
+export function withRun(r: LoupeResult, patch: Partial<Run>): LoupeResult {
+  return { ...r, runs: [{ ...r.runs[0]!, ...patch }, ...r.runs.slice(1)] };
+}
+
+/** Every region of a result, in the renderer's id order. */
+export function regionsOf(r: LoupeResult): Region[] {
+  return allRegions(r).map((x) => x.region);
 }
 
 /** The [start, end) of `needle` in `text`, for region spans. */

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { clampView, dragToBox, IDENTITY, MAX_ZOOM, panBy, toImage, toViewport, transformOf, zoomAt } from '../../webview/viewport';
-import { locateAnswers, segments } from '../../webview/answer';
+import { segments } from '../../webview/answer';
 import { gridColumns } from '../../webview/compare';
 
 test('zooming keeps the point under the pointer fixed, and the image always covers the viewport', () => {
@@ -42,15 +42,13 @@ test('a drag becomes an integer box in original pixels, grown outwards and clamp
   assert.equal(dragToBox(IDENTITY, [1.2, 0.1], [1.5, 0.2], 300, 200), undefined);
 });
 
-test('answer segments split at every span boundary, overlapping spans included; fan-out answers are located', () => {
-  const regions = [
-    { image: 1, label: 'a', kind: 'box' as const, coords: [0, 0, 1, 1], span: [2, 8] as [number, number] },
-    { image: 1, label: 'b', kind: 'box' as const, coords: [0, 0, 1, 1], span: [5, 10] as [number, number] },
-    { image: 1, label: 'c', kind: 'point' as const, coords: [0, 0] },
+test('answer segments split at every span boundary, overlapping spans included, with the regions\' own ids', () => {
+  const refs = [
+    { id: 4, region: { image: 1, label: 'a', kind: 'box' as const, coords: [0, 0, 1, 1], span: [2, 8] as [number, number] } },
+    { id: 5, region: { image: 1, label: 'b', kind: 'box' as const, coords: [0, 0, 1, 1], span: [5, 10] as [number, number] } },
+    { id: 6, region: { image: 1, label: 'c', kind: 'point' as const, coords: [0, 0] } },
   ];
-  assert.deepEqual(segments(regions, 0, 12).map((s) => [s.start, s.end, s.regions]), [[0, 2, []], [2, 5, [0]], [5, 8, [0, 1]], [8, 10, [1]], [10, 12, []]]);
-  assert.deepEqual(segments(regions, 6, 9).map((s) => [s.start, s.end, s.regions]), [[6, 8, [0, 1]], [8, 9, [1]]]);
-  const answer = 'Image 1: cat\n\nImage 2: cat';
-  assert.deepEqual([...locateAnswers(answer, [{ image: 1, text: 'cat' }, { image: 2, text: 'cat' }])], [[1, [9, 12]], [2, [23, 26]]]);
+  assert.deepEqual(segments(refs, 12).map((s) => [s.start, s.end, s.regions]), [[0, 2, []], [2, 5, [4]], [5, 8, [4, 5]], [8, 10, [5]], [10, 12, []]]);
+  assert.deepEqual(segments(refs, 9).map((s) => [s.start, s.end, s.regions]), [[0, 2, []], [2, 5, [4]], [5, 8, [4, 5]], [8, 9, [5]]]);
   assert.deepEqual([1, 2, 3, 4, 5, 9, 10].map(gridColumns), [1, 2, 2, 2, 3, 3, 4]);
 });

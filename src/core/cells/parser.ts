@@ -1,5 +1,6 @@
 // The prompt-cell language: `@directives` plus free prompt text. Pure: no I/O, no vscode.
-import { TASKS, type Task } from '../../common/result';
+import { checkParam, paramSpec, PARAM_KEYS, type GenerationParams } from '../../common/params';
+import { DEFAULT_TASK, isTask, TASKS, type Task } from '../../common/tasks';
 
 export interface SourcePos {
   /** 1-based. */
@@ -24,10 +25,6 @@ export interface CellError extends SourcePos {
   message: string;
 }
 
-export const PARAM_KEYS = ['max_new_tokens', 'temperature', 'top_p', 'top_k', 'do_sample', 'seed', 'repetition_penalty'] as const;
-export type ParamKey = (typeof PARAM_KEYS)[number];
-export type GenerationParams = Partial<Record<ParamKey, number | boolean>>;
-
 export interface ParsedCell {
   images: ImageRef[];
   regions: RegionRef[];
@@ -41,12 +38,13 @@ export interface ParsedCell {
   errors: CellError[];
 }
 
-const DIRECTIVES = ['image', 'region', 'task', 'model', 'set'] as const;
+/** Every `@directive` (the grammar and the README's table are checked against this list). */
+export const DIRECTIVES = ['image', 'region', 'task', 'model', 'set'] as const;
 const NUM = String.raw`[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?`;
 const REGION_RE = new RegExp(String.raw`^(?:(\S+)\s+)?\[\s*(${NUM})\s*,\s*(${NUM})\s*,\s*(${NUM})\s*,\s*(${NUM})\s*\]\s*$`);
 
 export function parseCell(source: string): ParsedCell {
-  const out: ParsedCell = { images: [], regions: [], task: 'ask', taskGiven: false, params: {}, prompt: '', errors: [] };
+  const out: ParsedCell = { images: [], regions: [], task: DEFAULT_TASK, taskGiven: false, params: {}, prompt: '', errors: [] };
   const promptLines: string[] = [];
   const lines = source.split(/\r\n|\r|\n/);
 
@@ -108,9 +106,9 @@ export function parseCell(source: string): ParsedCell {
         return;
       }
       case 'task': {
-        if (!(TASKS as readonly string[]).includes(arg)) return err(`unknown task "${arg}": expected one of ${TASKS.join(', ')}`, argCol);
+        if (!isTask(arg)) return err(`unknown task "${arg}": expected one of ${TASKS.join(', ')}`, argCol);
         if (out.taskGiven) return err('@task is given twice', indent + 1);
-        out.task = arg as Task;
+        out.task = arg;
         out.taskGiven = true;
         return;
       }
@@ -158,31 +156,11 @@ function setParam(params: GenerationParams, pair: string): string | undefined {
   const eq = pair.indexOf('=');
   if (eq <= 0) return `@set expects key=value, found "${pair}"`;
   const key = pair.slice(0, eq);
-  const value = pair.slice(eq + 1);
-  if (!(PARAM_KEYS as readonly string[]).includes(key)) return `unknown parameter "${key}": expected one of ${PARAM_KEYS.join(', ')}`;
-  const k = key as ParamKey;
-  if (k === 'do_sample') {
-    if (value !== 'true' && value !== 'false') return `do_sample must be true or false, found "${value}"`;
-    params[k] = value === 'true';
-    return undefined;
-  }
-  if (!new RegExp(`^${NUM}$`).test(value)) return `${key} must be a number, found "${value}"`;
-  const n = Number(value);
-  const integer = k === 'max_new_tokens' || k === 'top_k' || k === 'seed';
-  if (integer && !Number.isInteger(n)) return `${key} must be a whole number, found "${value}"`;
-  const ok =
-    k === 'max_new_tokens' ? n >= 1 && n <= 32768
-    : k === 'top_k' ? n >= 0
-    : k === 'seed' ? n >= 0 && n <= Number.MAX_SAFE_INTEGER
-    : k === 'temperature' ? n >= 0
-    : k === 'top_p' ? n > 0 && n <= 1
-    : n > 0; // repetition_penalty
-  if (!ok) {
-    const range =
-      k === 'max_new_tokens' ? 'between 1 and 32768' : k === 'top_p' ? 'in (0, 1]' : k === 'repetition_penalty' ? '> 0' : '≥ 0';
-    return `${key} must be ${range}, found "${value}"`;
-  }
-  params[k] = n;
+  const spec = paramSpec(key);
+  if (!spec) return `unknown parameter "${key}": expected one of ${PARAM_KEYS.join(', ')}`;
+  const checked = checkParam(spec, pair.slice(eq + 1));
+  if ('error' in checked) return checked.error;
+  (params as Record<string, number | boolean>)[key] = checked.value;
   return undefined;
 }
 

@@ -1,9 +1,7 @@
 // What the exporters read from a stored notebook: cells, Loupe results, errors and fallbacks.
 // Pure TypeScript (no `vscode`): used by the VS Code export command and the CLI.
-import { RESULT_MIME, isLoupeResult, type LoupeResult, type ModelInfo } from '../../common/result';
+import { ERROR_MIME, RESULT_MIME, mainModel, readResult, runTotals, type LoupeResult, type ModelInfo, type Run } from '../../common/result';
 import { decodeItem, type StoredCell, type StoredNotebook } from '../notebook/format';
-
-export const ERROR_MIME = 'application/vnd.code.notebook.error';
 
 export type ExportFormat = 'html' | 'md' | 'ipynb' | 'json';
 export const EXPORT_FORMATS: readonly ExportFormat[] = ['html', 'md', 'ipynb', 'json'];
@@ -54,11 +52,12 @@ function outputView(o: StoredCell['outputs'][number]): OutputView {
     return { type: 'error', error: { name: String(v?.name ?? 'Error'), message: String(v?.message ?? '') } };
   }
   const res = o.items.find((it) => it.mime === RESULT_MIME);
-  const value = res ? parseJson(decodeItem(res)) : undefined;
-  if (res && isLoupeResult(value)) {
+  // Results written by an older Loupe (schema v1) are read as this version's.
+  const result = res ? readResult(parseJson(decodeItem(res))) : undefined;
+  if (result) {
     const png = o.items.find((it) => it.mime === 'image/png');
     const text = o.items.find((it) => it.mime === 'text/plain');
-    return { type: 'result', result: value, png: png ? decodeItem(png) : undefined, text: text ? utf8.decode(decodeItem(text)) : undefined, metadata: o.metadata };
+    return { type: 'result', result, png: png ? decodeItem(png) : undefined, text: text ? utf8.decode(decodeItem(text)) : undefined, metadata: o.metadata };
   }
   return { type: 'other', items: o.items.map((it) => ({ mime: it.mime, data: decodeItem(it) })), metadata: o.metadata };
 }
@@ -69,10 +68,6 @@ function parseJson(bytes: Uint8Array): unknown {
   } catch {
     return undefined;
   }
-}
-
-export function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 }
 
 /** Backslash-escapes what Markdown could read as syntax (CommonMark allows escaping any ASCII punctuation). */
@@ -122,7 +117,7 @@ export function modelLabel(model: ModelInfo | undefined): string {
 export const FIXTURE_NOTE = 'fixture model: a generated test model with scripted answers, not a real model';
 
 export function isFixtureResult(r: LoupeResult): boolean {
-  return r.kind === 'prompt' && r.model?.fixture === true;
+  return r.kind === 'prompt' && r.runs.some((x) => x.model?.fixture === true);
 }
 
 /** `1.2 s`, `85 ms`. */
@@ -131,16 +126,23 @@ export function formatMs(ms: number | undefined): string {
   return ms >= 1000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms)} ms`;
 }
 
-/** One line describing a result's run: task, model, time, tokens. */
+/** One line describing a result: task, model, time, tokens. */
 export function resultSummary(r: LoupeResult): string {
   const parts: string[] = [];
   if (r.kind === 'prompt') parts.push(r.task);
-  if (r.model) parts.push(modelLabel(r.model));
+  const model = mainModel(r);
+  if (model) parts.push(modelLabel(model));
   if (r.timings.totalMs !== undefined) parts.push(formatMs(r.timings.totalMs));
-  if (r.timings.generatedTokens) parts.push(`${r.timings.generatedTokens} tok`);
-  if (r.timings.tokensPerSecond) parts.push(`${r.timings.tokensPerSecond} tok/s`);
+  const t = runTotals(r);
+  if (t.generatedTokens) parts.push(`${t.generatedTokens} tok`);
+  if (t.tokensPerSecond) parts.push(`${t.tokensPerSecond} tok/s`);
   if (r.params.seed !== undefined) parts.push(`seed ${r.params.seed}`);
   return parts.join(' · ');
+}
+
+/** The heading of a run's answer when a cell has several: which images it is about. */
+export function runHeading(r: LoupeResult, run: Run): string | undefined {
+  return r.runs.length > 1 ? `Image ${run.images.join(', ')}` : undefined;
 }
 
 /** The notebook's title: its first Markdown heading, else the file name. */

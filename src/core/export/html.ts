@@ -2,17 +2,19 @@
 // (viewBox = the image's natural size, so boxes in original pixels scale with the display copy), label chips,
 // answers as escaped text, light and dark styles from prefers-color-scheme, and nothing loaded from anywhere.
 import { labelColor } from '../../common/colors';
-import type { LoupeResult, Region, ResultImage } from '../../common/result';
+import { escapeHtml } from '../../common/markup';
+import { coordsText, labelAnchor, regionName, regionShape, shapeSvg } from '../../common/regions';
+import { allRegions, mainModel, type LoupeResult, type Region, type ResultImage } from '../../common/result';
 import { parseCell } from '../cells/parser';
 import type { StoredNotebook } from '../notebook/format';
 import {
   FIXTURE_NOTE,
   cellViews,
-  escapeHtml,
   isFixtureResult,
   modelLabel,
   notebookTitle,
   resultSummary,
+  runHeading,
   type CellView,
   type ExportFile,
   type ExportOptions,
@@ -122,27 +124,30 @@ function renderOutput(o: OutputView, askedRegions: Region[]): string {
 function renderResult(r: LoupeResult, askedRegions: Region[]): string {
   const parts: string[] = [];
   const fixture = isFixtureResult(r);
+  const regions = allRegions(r).map((x) => x.region);
   if (r.kind === 'prompt') {
     const summary = resultSummary(r);
     parts.push(
       `<div class="cell-head result-head" data-task="${escapeHtml(r.task)}">${fixture ? `<span class="badge fixture" data-fixture="true" title="${escapeHtml(FIXTURE_NOTE)}">fixture model</span>` : ''}<span>${escapeHtml(summary)}</span></div>`,
     );
   }
-  if (r.images.length) parts.push(`<div class="images">${r.images.map((img) => renderImage(img, r.regions.filter((g) => g.image === img.index), askedRegions.filter((g) => g.image === img.index))).join('')}</div>`);
-  if (r.kind === 'prompt' && r.answer) parts.push(`<div class="answer"${fixture ? ' data-fixture="true"' : ''}>${escapeHtml(r.answer)}</div>`);
-  if (r.regions.length) {
+  if (r.images.length) parts.push(`<div class="images">${r.images.map((img) => renderImage(img, regions.filter((g) => g.image === img.index), askedRegions.filter((g) => g.image === img.index))).join('')}</div>`);
+  r.runs.forEach((run, k) => {
+    if (!run.answer) return;
+    const head = runHeading(r, run);
+    parts.push(`<div class="answer" data-run="${k}"${fixture ? ' data-fixture="true"' : ''}>${head ? `<strong class="run-head">${escapeHtml(head)}:</strong> ` : ''}${escapeHtml(run.answer)}</div>`);
+  });
+  if (regions.length) {
     parts.push(
-      `<ul class="regions">${r.regions
-        .map(
-          (g) =>
-            `<li><span class="swatch" style="background:${labelColor(g.label)}"></span>${escapeHtml(g.label || g.kind)} <span class="coords">[${g.coords.map((c) => Math.round(c)).join(', ')}]${r.images.length > 1 ? ` image ${g.image}` : ''}</span></li>`,
-        )
+      `<ul class="regions">${regions
+        .map((g) => `<li><span class="swatch" style="background:${labelColor(g.label)}"></span>${escapeHtml(regionName(g))} <span class="coords">${coordsText(g)}${r.images.length > 1 ? ` image ${g.image}` : ''}</span></li>`)
         .join('')}</ul>`,
     );
   }
-  for (const w of r.warnings) parts.push(`<div class="warning">${escapeHtml(w)}</div>`);
+  for (const w of [...r.warnings, ...r.runs.flatMap((x) => x.warnings)]) parts.push(`<div class="warning">${escapeHtml(w)}</div>`);
   if (r.error && r.status === 'error') parts.push(`<div class="error">${escapeHtml(r.error)}</div>`);
-  return `<div class="result" data-kind="${r.kind}" data-status="${escapeHtml(r.status)}"${fixture ? ' data-fixture="true"' : ''}${r.model ? ` data-model="${escapeHtml(modelLabel(r.model))}"` : ''}>${parts.join('')}</div>`;
+  const model = mainModel(r);
+  return `<div class="result" data-kind="${r.kind}" data-status="${escapeHtml(r.status)}"${fixture ? ' data-fixture="true"' : ''}${model ? ` data-model="${escapeHtml(modelLabel(model))}"` : ''}>${parts.join('')}</div>`;
 }
 
 function renderImage(img: ResultImage, regions: Region[], askedRegions: Region[] = []): string {
@@ -158,28 +163,26 @@ function renderImage(img: ResultImage, regions: Region[], askedRegions: Region[]
   const chips: string[] = [];
   const r = Math.max(W, H) / 120;
   regions.forEach((g, i) => {
+    const shape = regionShape(g);
+    if (!shape) return;
     const c = labelColor(g.label);
-    const p = g.coords;
-    const attrs = `class="region" data-region="${i}" data-label="${escapeHtml(g.label)}" data-kind="${g.kind}"`;
-    let lx = p[0] ?? 0;
-    let ly = p[1] ?? 0;
-    if (g.kind === 'box') shapes.push(`<rect ${attrs} x="${p[0]}" y="${p[1]}" width="${p[2]! - p[0]!}" height="${p[3]! - p[1]!}" fill="none" stroke="${c}" stroke-width="2.5" vector-effect="non-scaling-stroke"/>`);
-    else if (g.kind === 'quad') {
-      shapes.push(`<polygon ${attrs} points="${p.join(' ')}" fill="none" stroke="${c}" stroke-width="2.5" vector-effect="non-scaling-stroke"/>`);
-      lx = Math.min(...p.filter((_, k) => k % 2 === 0));
-      ly = Math.min(...p.filter((_, k) => k % 2 === 1));
-    } else shapes.push(`<circle ${attrs} cx="${p[0]}" cy="${p[1]}" r="${r}" fill="${c}" stroke="#fff" stroke-width="1.5" vector-effect="non-scaling-stroke"/>`);
+    const paint = shape.kind === 'point' ? `fill="${c}" stroke="#fff" stroke-width="1.5"` : `fill="none" stroke="${c}" stroke-width="2.5"`;
+    shapes.push(shapeSvg(shape, `class="region" data-region="${i}" data-label="${escapeHtml(g.label)}" data-kind="${g.kind}" ${paint} vector-effect="non-scaling-stroke"`, r));
     if (g.label) {
+      const [lx, ly] = labelAnchor(g);
       const inside = ly < H * 0.06;
       chips.push(`<span class="chip${inside ? ' inside' : ''}" data-region="${i}" style="left:${pct(lx, W)};top:${pct(ly, H)};background:${c}" title="${escapeHtml(g.label)}">${escapeHtml(g.label)}</span>`);
     }
   });
   for (const g of askedRegions) {
-    const p = g.coords;
+    const shape = regionShape(g);
+    if (!shape) continue;
+    const [x, y] = labelAnchor(g);
     shapes.unshift(
-      `<rect class="asked" x="${p[0]}" y="${p[1]}" width="${p[2]! - p[0]!}" height="${p[3]! - p[1]!}" fill="none" stroke="#000" stroke-width="3.5" vector-effect="non-scaling-stroke" opacity="0.6"/><rect class="asked" data-asked="true" x="${p[0]}" y="${p[1]}" width="${p[2]! - p[0]!}" height="${p[3]! - p[1]!}" fill="none" stroke="#fff" stroke-width="2" stroke-dasharray="6 4" vector-effect="non-scaling-stroke"/>`,
+      shapeSvg(shape, 'class="asked" fill="none" stroke="#000" stroke-width="3.5" vector-effect="non-scaling-stroke" opacity="0.6"', r) +
+        shapeSvg(shape, 'class="asked" data-asked="true" fill="none" stroke="#fff" stroke-width="2" stroke-dasharray="6 4" vector-effect="non-scaling-stroke"', r),
     );
-    chips.unshift(`<span class="chip asked${p[1]! < H * 0.06 ? ' inside' : ''}" style="left:${pct(p[0]!, W)};top:${pct(p[1]!, H)};background:#444">@region</span>`);
+    chips.unshift(`<span class="chip asked${y < H * 0.06 ? ' inside' : ''}" style="left:${pct(x, W)};top:${pct(y, H)};background:#444">@region</span>`);
   }
   const overlay = shapes.length
     ? `<svg class="overlay" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" preserveAspectRatio="none" aria-hidden="true">${shapes.join('')}</svg>${chips.join('')}`

@@ -1,10 +1,11 @@
 // Markdown plus a sibling folder of PNGs with the regions burned in: `tour.md` and `tour_files/cell-3-image-1.png`.
 // Answers are written as escaped Markdown text, never as markup, followed by the list of regions.
-import type { LoupeResult } from '../../common/result';
+import { coordsText, regionName } from '../../common/regions';
+import { allRegions, type LoupeResult } from '../../common/result';
 import { burnRegions } from '../../images/burn';
 import { loadSharp } from '../../images/sharp';
 import type { StoredNotebook } from '../notebook/format';
-import { FIXTURE_NOTE, cellViews, escapeMarkdown, imageFileName, isFixtureResult, markdownText, resultSummary, type ExportFile, type ExportOptions } from './common';
+import { FIXTURE_NOTE, cellViews, escapeMarkdown, imageFileName, isFixtureResult, markdownText, resultSummary, runHeading, type ExportFile, type ExportOptions } from './common';
 
 export async function exportMarkdown(nb: StoredNotebook, opts: ExportOptions): Promise<ExportFile[]> {
   const folder = `${opts.name}_files`;
@@ -42,6 +43,7 @@ async function resultBlocks(r: LoupeResult, cellIndex: number, resultIndex: numb
   const blocks: string[] = [];
   const fixture = isFixtureResult(r);
   if (r.kind === 'prompt') blocks.push(`*${escapeMarkdown(resultSummary(r))}*${fixture ? ` **(fixture model)** <!-- ${FIXTURE_NOTE} -->` : ''}`);
+  const all = allRegions(r).map((x) => x.region);
   const images: string[] = [];
   for (const img of r.images) {
     const caption = `Image ${img.index}: ${img.source}${img.width ? ` (${img.width}×${img.height})` : ''}`;
@@ -49,7 +51,7 @@ async function resultBlocks(r: LoupeResult, cellIndex: number, resultIndex: numb
       images.push(`*${escapeMarkdown(caption)}: ${escapeMarkdown(img.error ?? 'no image data')}*`);
       continue;
     }
-    const regions = r.regions.filter((g) => g.image === img.index);
+    const regions = all.filter((g) => g.image === img.index);
     let png = Buffer.from(img.display.data, 'base64');
     if (img.display.mime !== 'image/png' && regions.length === 0) png = await (await loadSharp())(png).png().toBuffer();
     const burned = await burnRegions(png, regions, img.width || img.display.width);
@@ -58,15 +60,13 @@ async function resultBlocks(r: LoupeResult, cellIndex: number, resultIndex: numb
     images.push(`![${escapeMarkdown(caption)}](${encodeURI(`${folder}/${name}`)})`);
   }
   if (images.length) blocks.push(images.join('\n'));
-  if (r.kind === 'prompt' && r.answer) blocks.push(markdownText(r.answer));
-  if (r.regions.length) {
-    blocks.push(
-      r.regions
-        .map((g) => `- ${escapeMarkdown(g.label || g.kind)} \`[${g.coords.map((c) => Math.round(c)).join(', ')}]\`${r.images.length > 1 ? ` (image ${g.image})` : ''}`)
-        .join('\n'),
-    );
+  for (const run of r.runs) {
+    if (!run.answer) continue;
+    const head = runHeading(r, run);
+    blocks.push(`${head ? `**${escapeMarkdown(head)}:** ` : ''}${markdownText(run.answer)}`);
   }
-  for (const w of r.warnings) blocks.push(`*Warning: ${escapeMarkdown(w)}*`);
+  if (all.length) blocks.push(all.map((g) => `- ${escapeMarkdown(regionName(g))} \`${coordsText(g)}\`${r.images.length > 1 ? ` (image ${g.image})` : ''}`).join('\n'));
+  for (const w of [...r.warnings, ...r.runs.flatMap((x) => x.warnings)]) blocks.push(`*Warning: ${escapeMarkdown(w)}*`);
   if (r.error && r.status === 'error') blocks.push(`**Error:** ${markdownText(r.error)}`);
   return blocks;
 }

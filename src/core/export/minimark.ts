@@ -1,7 +1,7 @@
 // A small, safe Markdown-to-HTML converter for the HTML export's Markdown cells: headings, paragraphs,
 // lists, block quotes, fenced code, inline code, emphasis and http(s) links. Everything is escaped first,
 // so no HTML in a cell ever reaches the page; images are shown as their alt text (the export stays offline).
-import { escapeHtml } from './common';
+import { escapeHtml } from '../../common/markup';
 
 export function markdownToHtml(src: string): string {
   const lines = src.replace(/\r\n?/g, '\n').split('\n');

@@ -4,11 +4,12 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { LoupeResult, ModelInfo, Region, Task } from '../../common/result';
+import type { LoupeResult, ModelInfo, Region, Run, Task } from '../../common/result';
 import type { StoredNotebook } from '../notebook/format';
 import { cellViews, type CellError, type ExportFile, type ExportOptions } from './common';
 
-export const SESSION_VERSION = 1;
+/** 2: answers, regions and models per run (one per model run: per image, later per model). */
+export const SESSION_VERSION = 2;
 
 export interface SessionImage {
   index: number;
@@ -26,6 +27,20 @@ export interface SessionImage {
   error?: string;
 }
 
+export interface SessionRun {
+  /** 1-based indices into the cell's images. */
+  images: number[];
+  model?: ModelInfo;
+  status: Run['status'];
+  answer: string;
+  raw?: string;
+  regions: Region[];
+  stats: Record<string, number>;
+  seed?: number;
+  warnings: string[];
+  error?: string;
+}
+
 export interface SessionCell {
   cell: number;
   kind: 'images' | 'prompt' | 'none';
@@ -33,13 +48,9 @@ export interface SessionCell {
   status: 'ok' | 'error' | 'running' | 'not-run';
   task?: Task;
   prompt?: string;
-  model?: ModelInfo;
   params?: Record<string, number | boolean>;
-  seed?: number;
   images: SessionImage[];
-  answer?: string;
-  answers?: { image: number; text: string }[];
-  regions: Region[];
+  runs: SessionRun[];
   timings: Record<string, number>;
   warnings: string[];
   errors: CellError[];
@@ -93,32 +104,33 @@ export async function sessionRecord(nb: StoredNotebook, opts: ExportOptions & { 
         };
       }),
     );
-    if (r?.model) {
-      const key = JSON.stringify([r.model.id, r.model.revision, r.model.provider, r.model.dtype]);
-      if (!models.has(key)) models.set(key, { id: r.model.id, revision: r.model.revision, dtype: r.model.dtype, provider: r.model.provider, ...(r.model.fixture ? { fixture: true } : {}) });
+    for (const m of r?.runs.flatMap((x) => (x.model ? [x.model] : [])) ?? []) {
+      const key = JSON.stringify([m.engine, m.id, m.revision, m.provider, m.dtype]);
+      if (!models.has(key)) models.set(key, { id: m.id, ...(m.engine ? { engine: m.engine } : {}), revision: m.revision, dtype: m.dtype, provider: m.provider, ...(m.fixture ? { fixture: true } : {}) });
     }
     cells.push({
       cell: v.index,
       kind: r?.kind ?? 'none',
       source: v.cell.source,
       status: r?.status ?? (errors.length ? 'error' : 'not-run'),
-      ...(r?.kind === 'prompt'
-        ? {
-            task: r.task,
-            prompt: r.prompt ?? '',
-            ...(r.model ? { model: r.model } : {}),
-            params: r.params,
-            ...(typeof r.params.seed === 'number' ? { seed: r.params.seed } : {}),
-          }
-        : {}),
+      ...(r?.kind === 'prompt' ? { task: r.task, prompt: r.prompt ?? '', params: r.params } : {}),
       images,
-      ...(r?.kind === 'prompt' ? { answer: r.answer } : {}),
-      ...(r?.answers ? { answers: r.answers } : {}),
-      regions: r?.regions ?? [],
+      runs: (r?.runs ?? []).map((x) => ({
+        images: x.images,
+        ...(x.model ? { model: x.model } : {}),
+        status: x.status,
+        answer: x.answer,
+        ...(x.raw !== undefined ? { raw: x.raw } : {}),
+        regions: x.regions,
+        stats: x.stats,
+        ...(x.seed !== undefined ? { seed: x.seed } : {}),
+        warnings: x.warnings,
+        ...(x.error ? { error: x.error } : {}),
+      })),
       timings: r?.timings ?? {},
       warnings: r?.warnings ?? [],
       errors: [...errors, ...(r?.error && !errors.some((e) => e.message === r.error) ? [{ name: 'Error', message: r.error }] : [])],
-      ...(r?.kind === 'prompt' && r.model?.fixture ? { fixture: true } : {}),
+      ...(r?.kind === 'prompt' && r.runs.some((x) => x.model?.fixture) ? { fixture: true } : {}),
     });
   }
   const all = [...models.values()];

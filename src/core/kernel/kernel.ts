@@ -1,6 +1,7 @@
 // The kernel's logic: per-notebook queue, interrupt, and what running a cell means.
 // VS Code is reached only through the small interfaces below, so this is testable without it.
 import { formatCellErrors, isImageCell, parseCell, type ParsedCell } from '../cells/parser';
+import { describeError, ERROR_TITLES } from '../../common/errors';
 import { loadImage } from '../../images/load';
 import { errorOutput, imageCellOutput, type OutputSpec } from './outputs';
 
@@ -109,7 +110,8 @@ export class Kernel {
           else await this.runOne(job, ++q.order);
         } catch (e) {
           // A bug here must not wedge the queue or crash the extension host.
-          await job.exec.replaceOutputs([errorOutput('Loupe error', (e as Error).stack ?? String(e))]).catch(() => undefined);
+          const err = describeError(e);
+          await job.exec.replaceOutputs([errorOutput(err.title, err.message)]).catch(() => undefined);
           job.exec.end(false);
         } finally {
           q.jobs.shift();
@@ -125,13 +127,13 @@ export class Kernel {
     const { exec, cell } = job;
     exec.start(order);
     if (!this.deps.isTrusted()) {
-      await exec.replaceOutputs([errorOutput('Workspace not trusted', UNTRUSTED_MESSAGE)]);
+      await exec.replaceOutputs([errorOutput(ERROR_TITLES.untrusted, UNTRUSTED_MESSAGE)]);
       exec.end(false);
       return;
     }
     const parsed = parseCell(cell.source);
     if (parsed.errors.length) {
-      await exec.replaceOutputs([errorOutput('Cell syntax error', formatCellErrors(parsed.errors))]);
+      await exec.replaceOutputs([errorOutput(ERROR_TITLES['cell-syntax'], formatCellErrors(parsed.errors))]);
       exec.end(false);
       return;
     }

@@ -1,7 +1,7 @@
 // Builds cell outputs: Loupe's JSON result plus an image/png and text/plain fallback for any viewer.
-import { RESULT_MIME, RESULT_VERSION, type LoupeResult, type ResultImage } from '../../common/result';
+import { ERROR_MIME, RESULT_MIME, RESULT_VERSION, allRegions, type LoupeResult, type ResultImage } from '../../common/result';
+import { compositePng } from '../../images/composite';
 import type { ImageResult } from '../../images/load';
-import { loadSharp } from '../../images/sharp';
 
 export interface OutputItemSpec {
   mime: string;
@@ -12,10 +12,6 @@ export interface OutputSpec {
   items: OutputItemSpec[];
   metadata?: Record<string, unknown>;
 }
-
-export const ERROR_MIME = 'application/vnd.code.notebook.error';
-const FALLBACK_MAX_SIDE = 800;
-const GAP = 8;
 
 export function jsonItem(mime: string, value: unknown): OutputItemSpec {
   return { mime, data: new TextEncoder().encode(JSON.stringify(value)) };
@@ -55,34 +51,13 @@ export function altText(result: LoupeResult): string {
         : `Image ${img.index}: ${img.source} (${img.width}×${img.height}${img.format ? ', ' + img.format.toUpperCase() : ''})${img.notes?.length ? ' — ' + img.notes.join('; ') : ''}`,
     );
   }
-  if (result.answer) lines.push('', result.answer);
-  for (const r of result.regions) lines.push(`${r.label || r.kind} [${r.coords.map((c) => Math.round(c)).join(', ')}] (image ${r.image})`);
-  for (const w of result.warnings) lines.push(`Warning: ${w}`);
+  const answered = result.runs.filter((r) => r.answer);
+  if (answered.length) lines.push('');
+  for (const run of answered) lines.push(result.runs.length > 1 ? `Image ${run.images.join(', ')}: ${run.answer}` : run.answer);
+  for (const { region: r } of allRegions(result)) lines.push(`${r.label || r.kind} [${r.coords.map((c) => Math.round(c)).join(', ')}] (image ${r.image})`);
+  for (const w of [...result.warnings, ...result.runs.flatMap((r) => r.warnings)]) lines.push(`Warning: ${w}`);
   if (result.error) lines.push(`Error: ${result.error}`);
   return lines.join('\n');
-}
-
-/** All readable images side by side, each fitted into 800×800: the fallback for viewers without Loupe's renderer. */
-export async function compositePng(pngs: Buffer[]): Promise<Buffer | undefined> {
-  if (pngs.length === 0) return undefined;
-  const sharp = await loadSharp();
-  const tiles = await Promise.all(
-    pngs.map((p) => sharp(p).resize({ width: FALLBACK_MAX_SIDE, height: FALLBACK_MAX_SIDE, fit: 'inside', withoutEnlargement: true }).png().toBuffer({ resolveWithObject: true })),
-  );
-  // A palette PNG is a quarter the size of a full-colour one: this is a preview, and every byte is saved in the notebook.
-  if (tiles.length === 1) return sharp(tiles[0]!.data).png({ palette: true, quality: 90, effort: 4 }).toBuffer();
-  const width = tiles.reduce((s, t) => s + t.info.width, 0) + GAP * (tiles.length - 1);
-  const height = Math.max(...tiles.map((t) => t.info.height));
-  let left = 0;
-  const layers = tiles.map((t) => {
-    const layer = { input: t.data, left, top: 0 };
-    left += t.info.width + GAP;
-    return layer;
-  });
-  return sharp({ create: { width, height, channels: 4, background: { r: 0, g: 0, b: 0, alpha: 0 } } })
-    .composite(layers)
-    .png({ palette: true, quality: 90, effort: 4 })
-    .toBuffer();
 }
 
 export async function imageCellOutput(results: ImageResult[], timings: Record<string, number>): Promise<OutputSpec> {
@@ -92,8 +67,7 @@ export async function imageCellOutput(results: ImageResult[], timings: Record<st
     status: results.every((r) => r.ok) ? 'ok' : 'error',
     task: 'ask',
     images: toResultImages(results),
-    answer: '',
-    regions: [],
+    runs: [],
     params: {},
     timings,
     warnings: [],

@@ -1,243 +1,194 @@
-// Runs prompt cells on the local engine: resolves the model, checks the task, streams the answer.
-// Plain TypeScript shared by the VS Code kernel and the CLI.
-import type { Device, Dtype, GenerateResult, GenerationParams, ImageInput, LoadedInfo, RegionInput } from '../../engine/local/protocol';
-import { RESULT_MIME, RESULT_VERSION, type LoupeResult, type Region, type Task } from '../../common/result';
-import { EngineError, type HostClient } from '../../engine/local/client';
-import type { DownloadProgress } from '../../engine/local/download/hub';
-import { findEntry, modelsFor } from '../../engine/registry';
-import { resolveModel, type CustomModel, type ResolvedModel } from '../../engine/local/resolve';
-import type { ParsedCell } from '../cells/parser';
-import { loadImage, type ImageResult } from '../../images/load';
+// Runs prompt cells on any Engine: picks the model, checks the task, loads images, streams each run's answer and
+// parses it with the model's dialect. Plain TypeScript shared by the VS Code kernel and the CLI.
+import { describeError, LoupeError } from '../../common/errors';
+import { RESULT_MIME, RESULT_VERSION, allRegions, type LoupeResult, type ModelInfo, type Run } from '../../common/result';
+import { taskSpec, type Task } from '../../common/tasks';
+import { parseAnswer } from '../../engine/dialects';
+import { modelsFor } from '../../engine/registry';
+import type { Capability, EngineImage, EngineSet, GenerateRequest, LoadedModel, PrepareProgress } from '../../engine/types';
 import { burnRegions } from '../../images/burn';
+import { loadImage, type ImageResult } from '../../images/load';
+import type { ParsedCell } from '../cells/parser';
 import type { PromptContext, PromptRunner } from './kernel';
 import { errorOutput, jsonItem, resultOutput, textItem, toResultImages, type OutputSpec } from './outputs';
 
-export interface EngineSettings {
+export interface RunnerSettings {
+  /** Model for cells without `@model`. */
   defaultModel: string;
-  device: Device;
-  dtype: 'auto' | Dtype;
-  allowDownloads: boolean;
-  endpoint: string;
-  token?: string;
   maxImageTokens: number;
   maxImagePixels: number;
-  /** Where downloaded models live. */
-  modelsDir: string;
-  customModels?: CustomModel[];
 }
 
-export interface EngineDeps {
-  client: HostClient;
-  settings(): EngineSettings;
-  /** Runs a download with visible progress (a notification, or stderr for the CLI). */
-  withDownload<T>(label: string, fn: (onProgress: (p: DownloadProgress) => void, signal: AbortSignal) => Promise<T>): Promise<T>;
-  onLoaded?(info: LoadedInfo, model: ResolvedModel): void;
+export interface RunnerDeps {
+  engines: EngineSet;
+  settings(): RunnerSettings;
+  /** Runs a model's preparation (a download) with visible progress: a notification, or stderr for the CLI. */
+  withProgress<T>(label: string, fn: (onProgress: (p: PrepareProgress) => void, signal: AbortSignal) => Promise<T>): Promise<T>;
+  onLoaded?(model: LoadedModel): void;
   now?: () => number;
+  /** Least time between streaming updates. */
+  streamIntervalMs?: number;
 }
 
 // Each update is serialized by VS Code in the extension host: a few per second read as live without costing it.
 const STREAM_INTERVAL_MS = 150;
-const PER_IMAGE: readonly Task[] = ['caption', 'detailed-caption', 'ocr', 'ocr-regions', 'detect', 'ground'];
 
-interface Run {
+interface PlannedRun {
+  /** 1-based indices into the cell's images. */
   images: number[];
-  regions: RegionInput[];
+  /** Regions with `image` 1-based within this run's images. */
+  regions: GenerateRequest['regions'];
 }
 
-/** Which images each model run gets: fan-out for per-image tasks, one run for questions across images. */
-export function planRuns(cell: ParsedCell, multiImage: boolean, modelId: string): Run[] {
+/** Which images each model run gets: one run per image for per-image tasks, one run for questions across images. */
+export function planRuns(cell: ParsedCell, multiImage: boolean, modelId: string): PlannedRun[] {
   const all = cell.images.map((_, i) => i + 1);
   const regions = cell.regions.map((r) => ({ image: r.image, box: r.box }));
-  if (cell.task === 'describe-region' || (cell.regions.length > 0 && cell.task === 'ask')) {
+  const spec = taskSpec(cell.task);
+  if (spec.needsRegion || (cell.regions.length > 0 && cell.task === 'ask')) {
     const img = regions[0]?.image ?? 1;
     if (cell.task === 'ask' && all.length > 1 && multiImage) return [{ images: all, regions }];
     return [{ images: [img], regions: regions.filter((r) => r.image === img).map((r) => ({ ...r, image: 1 })) }];
   }
-  if (PER_IMAGE.includes(cell.task) && all.length > 1) return all.map((i) => ({ images: [i], regions: [] }));
+  if (spec.runs === 'per-image' && all.length > 1) return all.map((i) => ({ images: [i], regions: [] }));
   if (all.length > 1 && !multiImage) {
-    throw new EngineError('task-unsupported', `${modelId} reads one image at a time and cannot answer a question across ${all.length} images. Models that can: ${modelsFor('multi-image').join(', ')}.`);
+    throw new LoupeError('task-unsupported', `${modelId} reads one image at a time and cannot answer a question across ${all.length} images. Models that can: ${modelsFor('multi-image').join(', ')}.`);
   }
   return [{ images: all, regions }];
 }
 
+/** What the task itself needs from the cell, checked before any model is prepared. */
+export function checkCell(cell: ParsedCell): void {
+  const spec = taskSpec(cell.task);
+  if (spec.needsImage && cell.images.length === 0) throw new LoupeError('bad-input', `@task ${cell.task} needs an image: add an @image line.`);
+  if (spec.needsPrompt && !cell.prompt.trim()) throw new LoupeError('bad-input', `@task ${cell.task} needs a phrase to find: write it as the prompt.`);
+  if (spec.needsRegion && cell.regions.length === 0) throw new LoupeError('bad-input', `@task ${cell.task} needs an @region [x1, y1, x2, y2].`);
+}
+
+export function checkTask(id: string, capabilities: readonly Capability[], task: Task): void {
+  if (capabilities.includes(task)) return;
+  const can = modelsFor(task);
+  throw new LoupeError('task-unsupported', `${id} cannot run @task ${task}.${can.length ? ` Models that can: ${can.join(', ')}.` : ''}`);
+}
+
+const round = (n: number) => Math.round(n * 10) / 10;
+
 export class EnginePromptRunner implements PromptRunner {
-  constructor(private readonly deps: EngineDeps) {}
+  constructor(private readonly deps: RunnerDeps) {}
 
   async run(cell: ParsedCell, ctx: PromptContext): Promise<boolean> {
     const now = this.deps.now ?? Date.now;
     const t0 = now();
     const s = this.deps.settings();
-    const result: LoupeResult = {
-      version: RESULT_VERSION,
-      kind: 'prompt',
-      status: 'running',
-      task: cell.task,
-      images: [],
-      prompt: cell.prompt,
-      answer: '',
-      regions: [],
-      params: { ...cell.params },
-      timings: {},
-      warnings: [],
-    };
+    const result: LoupeResult = { version: RESULT_VERSION, kind: 'prompt', status: 'running', task: cell.task, images: [], prompt: cell.prompt, runs: [], params: { ...cell.params }, timings: {}, warnings: [] };
     let loaded: ImageResult[] = [];
+    let current: Run | undefined;
     try {
-      const ref = cell.model ?? s.defaultModel;
-      // Registry models say what they can do: refuse before downloading anything.
-      const entry = findEntry(ref);
-      if (entry) checkTask(entry.id, entry.capabilities, cell.task);
-      const model = await this.deps.withDownload(`Loupe: preparing ${ref}`, (onProgress, signal) =>
-        resolveModel(ref, {
-          baseDir: ctx.baseDir,
-          modelsDir: s.modelsDir,
-          allowDownloads: s.allowDownloads,
-          endpoint: s.endpoint,
-          token: s.token,
-          dtype: s.dtype,
-          customModels: s.customModels,
-          signal: AbortSignal.any([signal, ctx.signal]),
-          onProgress,
-        }),
-      );
-      result.model = { ...model.info };
-      checkTask(model.info.id, model.capabilities, cell.task);
-      if (cell.images.length === 0 && model.family === 'florence2') throw new EngineError('task-unsupported', `${model.info.id} needs an image: add an @image line.`);
-      const runs = planRuns(cell, model.capabilities.includes('multi-image'), model.info.id);
+      checkCell(cell);
+      const { engine, ref } = this.deps.engines.pick(cell.model ?? s.defaultModel);
+      // What the engine knows without a download is checked first: refuse before fetching gigabytes.
+      const known = engine.describe(ref);
+      if (known) checkTask(known.id, known.capabilities, cell.task);
+      const handle = await this.deps.withProgress(`Loupe: preparing ${ref}`, (onProgress, signal) => engine.prepare(ref, { baseDir: ctx.baseDir, signal: AbortSignal.any([signal, ctx.signal]), onProgress }));
+      checkTask(handle.info.id, handle.capabilities, cell.task);
+      if (cell.images.length === 0 && handle.needsImage) throw new LoupeError('bad-input', `${handle.info.id} needs an image: add an @image line.`);
+      const plan = planRuns(cell, handle.capabilities.includes('multi-image'), handle.info.id);
 
       loaded = await Promise.all(cell.images.map((img) => loadImage(img.source, { baseDir: ctx.baseDir, maxPixels: s.maxImagePixels, signal: ctx.signal })));
       result.images = toResultImages(loaded);
       const bad = loaded.filter((r) => !r.ok);
-      if (bad.length) throw new EngineError('bad-input', bad.map((b) => (b.ok ? '' : b.error)).join('\n'));
-      // The model host reads files itself; downloaded images go as the bytes loadImage already fetched.
-      const inputs = loaded.map((r): ImageInput => {
+      if (bad.length) throw new LoupeError('bad-image', bad.map((b) => (b.ok ? '' : b.error)).join('\n'));
+      const inputs = loaded.map((r): EngineImage => {
         const img = (r as Extract<ImageResult, { ok: true }>).image;
-        return img.path ? { source: img.source, path: img.path } : { source: img.source, data: img.bytes!.toString('base64') };
+        return img.path ? { source: img.source, path: img.path } : { source: img.source, bytes: img.bytes! };
       });
 
       const tLoad = now();
-      const info = await this.deps.client.load({ key: `${model.key}|${s.device}|${s.dtype}`, folder: model.folder, family: model.family, dialect: model.dialect, device: s.device, dtype: s.dtype, info: model.info });
-      this.deps.onLoaded?.(info, model);
-      result.model = { ...model.info, provider: info.provider, dtype: info.dtype, ...(info.fallbacks.length ? { fallbacks: info.fallbacks } : {}) };
+      const model = await engine.load(handle, { signal: ctx.signal });
+      this.deps.onLoaded?.(model);
+      const info: ModelInfo = { ...handle.info, provider: model.provider, ...(model.dtype ? { dtype: model.dtype } : {}), ...(model.fallbacks.length ? { fallbacks: model.fallbacks } : {}) };
       result.timings.loadMs = round(now() - tLoad);
 
-      const answers: { image: number; text: string }[] = [];
-      const stats: GenerateResult['stats'][] = [];
-      let lastPush = 0;
-      let pushing: Promise<void> = Promise.resolve();
-      const push = (force = false) => {
-        const t = now();
-        if (!force && t - lastPush < STREAM_INTERVAL_MS) return;
-        lastPush = t;
-        // Serialized now, so later deltas do not change what this update shows.
-        const update = streamingOutput(result, force);
-        pushing = pushing.then(() => ctx.replaceOutputs([update])).catch(() => undefined);
-      };
-      push(true);
+      const stream = this.streamer(result, ctx);
       ctx.generating?.(true);
-      for (const run of runs) {
+      for (const p of plan) {
         if (ctx.signal.aborted) break;
-        const prefix = runs.length > 1 ? `${result.answer ? '\n\n' : ''}Image ${run.images[0]}: ` : '';
-        const before = result.answer + prefix;
-        result.answer = before;
-        const gen = await this.deps.client.generate(
-          {
-            key: info.key,
-            task: cell.task,
-            prompt: cell.prompt,
-            images: run.images.map((i) => inputs[i - 1]!),
-            regions: run.regions,
-            params: cell.params as GenerationParams,
-            maxImageTokens: s.maxImageTokens,
-            maxImagePixels: s.maxImagePixels,
-          },
+        const run: Run = { images: p.images, model: info, status: 'running', answer: '', regions: [], warnings: [], stats: {} };
+        current = run;
+        result.runs.push(run);
+        const gen = await engine.generate(
+          model,
+          { task: cell.task, prompt: cell.prompt, images: p.images.map((i) => inputs[i - 1]!), regions: p.regions, params: cell.params, maxImageTokens: s.maxImageTokens, maxImagePixels: s.maxImagePixels },
           {
             signal: ctx.signal,
             onDelta: (text) => {
-              result.answer += text;
-              push();
+              run.answer += text;
+              stream.push();
             },
           },
         );
         // The final text replaces the streamed one: markup such as <loc_N> becomes regions.
-        result.answer = before + gen.text;
-        result.raw = (result.raw ? result.raw + '\n\n' : '') + gen.raw;
-        const offset = before.length;
-        result.regions.push(...gen.regions.map((r): Region => ({ ...r, image: run.images[r.image - 1] ?? run.images[0]!, ...(r.span ? { span: [r.span[0] + offset, r.span[1] + offset] as [number, number] } : {}) })));
-        result.warnings.push(...gen.warnings);
+        const parsed = parseAnswer(handle.dialect, cell.task, gen.raw, { images: gen.images, modelSizes: gen.images.map((i) => ({ width: i.modelWidth, height: i.modelHeight })) });
+        Object.assign(run, {
+          status: 'ok',
+          answer: parsed.text,
+          raw: gen.raw,
+          regions: parsed.regions.map((r) => ({ ...r, image: p.images[r.image - 1] ?? p.images[0]! })),
+          warnings: gen.interrupted ? [...parsed.warnings, 'Interrupted: the answer is incomplete.'] : parsed.warnings,
+          stats: Object.fromEntries(Object.entries(gen.stats).map(([k, v]) => [k, round(v)])),
+          seed: gen.seed,
+        } satisfies Partial<Run>);
         gen.images.forEach((seen, i) => {
-          const target = result.images[(run.images[i] ?? 1) - 1];
+          const target = result.images[(p.images[i] ?? 1) - 1];
           if (target) Object.assign(target, { modelWidth: seen.modelWidth, modelHeight: seen.modelHeight });
         });
-        if (runs.length > 1) answers.push({ image: run.images[0]!, text: gen.text });
-        stats.push(gen.stats);
         result.params.seed = gen.seed;
-        if (gen.interrupted) result.warnings.push('Interrupted: the answer is incomplete.');
       }
+      current = undefined;
       ctx.generating?.(false);
-      await pushing;
-      if (answers.length) result.answers = answers;
-      const sum = (k: keyof GenerateResult['stats']) => round(stats.reduce((a, x) => a + (x[k] ?? 0), 0));
-      Object.assign(result.timings, {
-        preprocessMs: sum('preprocessMs'),
-        imageEncodeMs: sum('imageEncodeMs'),
-        timeToFirstTokenMs: round(stats[0]?.timeToFirstTokenMs ?? 0),
-        generateMs: sum('totalMs'),
-        promptTokens: sum('promptTokens'),
-        generatedTokens: sum('generatedTokens'),
-        tokensPerSecond: round(stats.reduce((a, x) => a + x.tokensPerSecond, 0) / Math.max(1, stats.length)),
-        totalMs: round(now() - t0),
-      });
+      await stream.flushed();
+      result.timings.generateMs = round(result.runs.reduce((a, r) => a + (r.stats.totalMs ?? 0), 0));
+      result.timings.totalMs = round(now() - t0);
       result.status = ctx.signal.aborted ? 'error' : 'ok';
       if (ctx.signal.aborted) result.error = 'Interrupted.';
       await ctx.replaceOutputs([await finalOutput(result, loaded)]);
       return !ctx.signal.aborted;
     } catch (e) {
       ctx.generating?.(false);
-      const err = e as Error & { code?: string };
+      const err = describeError(e);
       result.status = 'error';
+      if (current) Object.assign(current, { status: 'error', error: err.message });
       result.timings.totalMs = round(now() - t0);
       // Unreadable images already say why, each under its own image: one message, not three.
-      if (result.images.some((i) => i.error)) {
+      if (err.code === 'bad-image' && result.images.some((i) => i.error)) {
         await ctx.replaceOutputs([await finalOutput(result, loaded)]);
         return false;
       }
       result.error = err.message;
-      const outputs: OutputSpec[] = [errorOutput(errorTitle(err), err.message)];
-      if (result.images.length || result.answer) outputs.push(await finalOutput(result, loaded));
+      const outputs: OutputSpec[] = [errorOutput(err.title, err.message)];
+      if (result.images.length || result.runs.some((r) => r.answer)) outputs.push(await finalOutput(result, loaded));
       await ctx.replaceOutputs(outputs);
       return false;
     }
   }
 
-}
-
-function checkTask(id: string, capabilities: readonly string[], task: Task): void {
-  if (capabilities.includes(task)) return;
-  const can = modelsFor(task);
-  throw new EngineError('task-unsupported', `${id} cannot run @task ${task}.${can.length ? ` Models that can: ${can.join(', ')}.` : ''}`);
-}
-
-function round(n: number): number {
-  return Math.round(n * 10) / 10;
-}
-
-function errorTitle(e: Error & { code?: string }): string {
-  switch (e.code) {
-    case 'host-crashed':
-      return 'Model host stopped';
-    case 'cancelled':
-      return 'Interrupted';
-    case 'offline':
-    case 'network':
-      return 'Model not available offline';
-    case 'unknown-model':
-      return 'Unknown model';
-    case 'task-unsupported':
-      return 'Task not supported by this model';
-    case 'bad-input':
-      return 'Bad input';
-    default:
-      return 'Model error';
+  /** Streaming updates at most every STREAM_INTERVAL_MS, each serialized when made and sent in order. */
+  private streamer(result: LoupeResult, ctx: PromptContext) {
+    const now = this.deps.now ?? Date.now;
+    const interval = this.deps.streamIntervalMs ?? STREAM_INTERVAL_MS;
+    let last = -Infinity;
+    let first = true;
+    let pushing: Promise<void> = Promise.resolve();
+    const push = (force = false) => {
+      const t = now();
+      if (!force && t - last < interval) return;
+      last = t;
+      const update = streamingOutput(result, first);
+      first = false;
+      pushing = pushing.then(() => ctx.replaceOutputs([update])).catch(() => undefined);
+    };
+    push(true);
+    return { push: () => push(), flushed: () => pushing };
   }
 }
 
@@ -247,17 +198,16 @@ function errorTitle(e: Error & { code?: string }): string {
  */
 function streamingOutput(result: LoupeResult, withImages: boolean): OutputSpec {
   const images = withImages ? result.images : result.images.map((i) => (i.display ? { ...i, display: { ...i.display, data: '' } } : i));
-  return { items: [jsonItem(RESULT_MIME, { ...result, images }), textItem(result.answer)] };
+  return { items: [jsonItem(RESULT_MIME, { ...result, images }), textItem(result.runs.map((r) => r.answer).join('\n\n'))] };
 }
 
 async function finalOutput(result: LoupeResult, loaded: ImageResult[]): Promise<OutputSpec> {
-  const pngs = await Promise.all(
-    loaded.flatMap((r, i) => (r.ok ? [burnRegions(r.image.displayPng, result.regions.filter((g) => g.image === i + 1), r.image.width)] : [])),
-  );
+  const regions = allRegions(result).map((x) => x.region);
+  const pngs = await Promise.all(loaded.flatMap((r, i) => (r.ok ? [burnRegions(r.image.displayPng, regions.filter((g) => g.image === i + 1), r.image.width)] : [])));
   const out = await resultOutput(result, pngs);
   out.metadata = {
     loupe: {
-      model: result.model,
+      models: [...new Map(result.runs.flatMap((r) => (r.model ? [[r.model.id, r.model] as const] : []))).values()],
       task: result.task,
       params: result.params,
       timings: result.timings,
@@ -266,4 +216,3 @@ async function finalOutput(result: LoupeResult, loaded: ImageResult[]): Promise<
   };
   return out;
 }
-

@@ -1,5 +1,6 @@
 // The .loupe file format: versioned UTF-8 JSON that diffs well and round-trips byte for byte.
 // Pure code: the VS Code serializer is a thin adapter over these functions.
+import { LoupeError } from '../../common/errors';
 
 export const FORMAT_VERSION = 1;
 
@@ -32,13 +33,14 @@ export interface StoredNotebook {
   cells: StoredCell[];
 }
 
-export class NotebookFormatError extends Error {
+/** A .loupe file that cannot be read: says what is wrong and where (a line and column, or a JSON path). */
+export class NotebookFormatError extends LoupeError {
+  override name = 'NotebookFormatError';
   constructor(
     message: string,
     readonly where: string,
   ) {
-    super(`${where}: ${message}`);
-    this.name = 'NotebookFormatError';
+    super('notebook-format', `${where}: ${message}`);
   }
 }
 

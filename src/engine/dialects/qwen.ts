@@ -1,7 +1,7 @@
 // Qwen-VL answers. Qwen2-VL: `<|object_ref_start|>label<|object_ref_end|><|box_start|>(x1,y1),(x2,y2)<|box_end|>`,
 // relative 0–1000. Qwen2.5-VL: JSON `{"bbox_2d": [...], "label": ...}` in pixels of the resized input.
 // Qwen3-VL: the same JSON, relative 0–1000.
-import type { BoxDialect } from '../local/protocol';
+import type { Dialect } from './index';
 import type { Region } from '../../common/result';
 import { RegionCollector } from './collect';
 import type { Frame, Size } from './frames';
@@ -17,11 +17,11 @@ const TAGGED = /(?:<\|object_ref_start\|>([\s\S]*?)<\|object_ref_end\|>)?\s*<\|b
 const PAIR = /\(\s*(-?\d+(?:\.\d+)?)\s*,\s*(-?\d+(?:\.\d+)?)\s*\)/g;
 const FENCE = /```(?:json)?\s*([\s\S]*?)(?:```|$)/g;
 
-export function frameFor(dialect: BoxDialect, modelSize: Size): Frame {
+export function frameFor(dialect: Dialect, modelSize: Size): Frame {
   return dialect === 'qwen2_5_vl' ? { kind: 'resized', width: modelSize.width, height: modelSize.height } : { kind: 'rel1000' };
 }
 
-export function parseQwen(raw: string, size: Size, modelSize: Size, dialect: BoxDialect, image = 1): QwenParsed {
+export function parseQwen(raw: string, size: Size, modelSize: Size, dialect: Dialect, image = 1): QwenParsed {
   const text = String(raw).replace(END_TOKENS, '');
   const c = new RegionCollector(image, size, frameFor(dialect, modelSize));
   if (text.includes('<|box_start|>') || text.includes('<|object_ref_start|>')) parseTagged(text, c);
@@ -113,7 +113,7 @@ function objectsIn(body: string): { item: JsonItem; raw: string }[] {
 }
 
 /** A region in original pixels written in the dialect's own box syntax, for referring prompts. */
-export function qwenBoxText(box: readonly number[], size: Size, modelSize: Size, dialect: BoxDialect): string {
+export function qwenBoxText(box: readonly number[], size: Size, modelSize: Size, dialect: Dialect): string {
   const f = frameFor(dialect, modelSize);
   const conv = (v: number, axis: 'x' | 'y') => {
     const s = axis === 'x' ? size.width : size.height;

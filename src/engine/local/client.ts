@@ -1,17 +1,9 @@
 // Talks to the model host: starts it on demand, restarts it after a crash, kills it when a cancel is ignored.
 import { fork, type ChildProcess } from 'node:child_process';
 import { setPriority } from 'node:os';
-import type { GenerateRequest, GenerateResult, HostErrorCode, HostEvent, HostRequest, LoadedInfo, LoadRequest } from './protocol';
-
-export class EngineError extends Error {
-  constructor(
-    readonly code: HostErrorCode | 'host-crashed' | 'download' | 'unknown-model' | 'task-unsupported' | 'offline',
-    message: string,
-  ) {
-    super(message);
-    this.name = 'EngineError';
-  }
-}
+import { isErrorCode, LoupeError } from '../../common/errors';
+import type { Generation } from '../types';
+import type { GenerateRequest, HostEvent, HostRequest, LoadedInfo, LoadRequest } from './protocol';
 
 export interface HostClientOptions {
   /** The bundled host script (dist/host.js). */
@@ -57,7 +49,7 @@ export class HostClient {
   }
 
   private start(): Promise<void> {
-    if (this.disposed) return Promise.reject(new EngineError('host-crashed', 'the model host has been shut down'));
+    if (this.disposed) return Promise.reject(new LoupeError('host-crashed', 'the model host has been shut down'));
     if (this.ready) return this.ready;
     const execPath = this.opts.execPath ?? process.execPath;
     const child = fork(this.opts.script, [], {
@@ -91,8 +83,8 @@ export class HostClient {
         }
       };
       child.on('message', onReady);
-      child.once('exit', (code, signal) => reject(new EngineError('host-crashed', `the model host could not start (${code ?? signal}). ${this.lastLines()}`)));
-      child.once('error', (e) => reject(new EngineError('host-crashed', `the model host could not start: ${e.message}`)));
+      child.once('exit', (code, signal) => reject(new LoupeError('host-crashed', `the model host could not start (${code ?? signal}). ${this.lastLines()}`)));
+      child.once('error', (e) => reject(new LoupeError('host-crashed', `the model host could not start: ${e.message}`)));
     });
     child.on('message', (e: HostEvent) => this.onEvent(e));
     child.once('exit', (code, signal) => this.onExit(child, code, signal));
@@ -111,7 +103,7 @@ export class HostClient {
     this.opts.onLoadedChange?.([]);
     const reason = `The model host stopped (${signal ? `signal ${signal}` : `exit code ${code}`}).`;
     this.opts.onExit?.(reason);
-    const err = new EngineError('host-crashed', `${reason} It restarts on the next run. ${this.lastLines()}`.trim());
+    const err = new LoupeError('host-crashed', `${reason} It restarts on the next run. ${this.lastLines()}`.trim());
     for (const p of this.pending.values()) p.reject(err);
     this.pending.clear();
   }
@@ -129,7 +121,7 @@ export class HostClient {
       case 'error': {
         const p = this.pending.get(e.id);
         this.pending.delete(e.id);
-        p?.reject(new EngineError(e.code, e.message));
+        p?.reject(new LoupeError(isErrorCode(e.code) ? e.code : 'internal', e.message));
         return;
       }
       default: {
@@ -147,7 +139,7 @@ export class HostClient {
     return new Promise<T>((resolve, reject) => {
       this.pending.set(id, { resolve: resolve as (v: never) => void, reject, onDelta });
       child.send(build(id), (err) => {
-        if (err && this.pending.delete(id)) reject(new EngineError('host-crashed', `could not reach the model host: ${err.message}`));
+        if (err && this.pending.delete(id)) reject(new LoupeError('host-crashed', `could not reach the model host: ${err.message}`));
       });
     });
   }
@@ -170,7 +162,7 @@ export class HostClient {
   }
 
   /** Streams text deltas; an aborted signal cancels, and a host that ignores the cancel is killed. */
-  async generate(req: Omit<GenerateRequest, 'type' | 'id'>, opts: { onDelta?: (text: string) => void; signal?: AbortSignal } = {}): Promise<GenerateResult> {
+  async generate(req: Omit<GenerateRequest, 'type' | 'id'>, opts: { onDelta?: (text: string) => void; signal?: AbortSignal } = {}): Promise<Generation> {
     this.touch();
     await this.start();
     const id = this.nextId;
@@ -182,12 +174,12 @@ export class HostClient {
         if (this.pending.has(id)) {
           const p = this.pending.get(id)!;
           this.pending.delete(id);
-          p.reject(new EngineError('cancelled', `Interrupted. The model did not stop within ${(this.opts.cancelGraceMs ?? 2000) / 1000} s, so the model host was restarted.`));
+          p.reject(new LoupeError('cancelled', `Interrupted. The model did not stop within ${(this.opts.cancelGraceMs ?? 2000) / 1000} s, so the model host was restarted.`));
           this.kill();
         }
       }, this.opts.cancelGraceMs ?? 2000);
     };
-    if (opts.signal?.aborted) throw new EngineError('cancelled', 'Interrupted.');
+    if (opts.signal?.aborted) throw new LoupeError('cancelled', 'Interrupted.');
     opts.signal?.addEventListener('abort', onAbort, { once: true });
     try {
       const e = await this.request<Extract<HostEvent, { type: 'done' }>>((rid) => ({ ...req, type: 'generate', id: rid }), opts.onDelta);

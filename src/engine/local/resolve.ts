@@ -2,20 +2,22 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
-import type { BoxDialect, Dtype, Family } from './protocol';
+import { LoupeError } from '../../common/errors';
 import type { ModelInfo } from '../../common/result';
-import { EngineError } from './client';
+import type { Dialect } from '../dialects';
+import { closeMatches, findEntry } from '../registry';
+import type { Capability, Dtype } from '../types';
 import { downloadFiles, listRepoFiles, readManifest, verifyModelDir, type DownloadProgress, type HubFile } from './download/hub';
-import { FAMILIES, MODEL_TYPES } from './families';
+import { FAMILIES, familyCapabilities, familyOfModelType, MODEL_TYPES } from './families';
+import type { Family } from './families/types';
 import { DTYPE_SUFFIX } from './host/dtypes';
-import { closeMatches, findEntry, type Capability } from '../registry';
 
 export interface ResolvedModel {
   /** Stable key for the host: same folder and settings → same loaded sessions. */
   key: string;
   folder: string;
   family: Family;
-  dialect: BoxDialect;
+  dialect: Dialect;
   capabilities: Capability[];
   info: ModelInfo;
 }
@@ -26,7 +28,7 @@ export interface CustomModel {
   path?: string;
   repo?: string;
   revision?: string;
-  dialect?: BoxDialect;
+  dialect?: Dialect;
 }
 
 export interface ResolveOptions {
@@ -50,61 +52,46 @@ export function isLocalRef(ref: string): boolean {
 
 function readConfig(folder: string): Record<string, unknown> {
   const p = join(folder, 'config.json');
-  if (!existsSync(p)) throw new EngineError('unsupported-model', `${folder} has no config.json: a model folder needs the Hugging Face layout (config.json, onnx/…).`);
+  if (!existsSync(p)) throw new LoupeError('unsupported-model', `${folder} has no config.json: a model folder needs the Hugging Face layout (config.json, onnx/…).`);
   try {
     return JSON.parse(readFileSync(p, 'utf8')) as Record<string, unknown>;
   } catch (e) {
-    throw new EngineError('corrupt-model', `${p} is not valid JSON (${(e as Error).message}).`);
+    throw new LoupeError('corrupt-model', `${p} is not valid JSON (${(e as Error).message}).`);
   }
 }
 
-function familyOf(config: Record<string, unknown>, where: string): { family: Family; dialect: BoxDialect } {
+function familyOf(config: Record<string, unknown>, where: string): { family: Family; dialect: Dialect } {
   const type = String(config.model_type ?? '');
-  const known = MODEL_TYPES[type];
-  if (!known) {
-    throw new EngineError(
-      'unsupported-model',
-      `${where} is a "${type || 'unknown'}" model; Loupe runs these model types: ${Object.keys(MODEL_TYPES).join(', ')}.`,
-    );
-  }
+  const known = familyOfModelType(type);
+  if (!known) throw new LoupeError('unsupported-model', `${where} is a "${type || 'unknown'}" model; Loupe runs these model types: ${MODEL_TYPES.join(', ')}.`);
   return known;
-}
-
-const GROUNDING = ['ocr-regions', 'detect', 'ground', 'describe-region'] as const;
-
-function capabilitiesOf(family: Family, dialect: BoxDialect): Capability[] {
-  const f = FAMILIES[family];
-  let tasks: Capability[] = f.tasks.filter((t) => dialect !== 'none' || !(GROUNDING as readonly string[]).includes(t));
-  // A chat model trained on MM1.5/Ferret-style boxes grounds in plain text, whatever its family.
-  if (dialect === 'mm15' && family !== 'florence2') tasks = [...new Set([...tasks, ...GROUNDING])];
-  return f.multiImage ? [...tasks, 'multi-image'] : [...tasks];
 }
 
 export async function resolveModel(ref: string, opts: ResolveOptions): Promise<ResolvedModel> {
   const custom = opts.customModels?.find((c) => c.id === ref);
   if (custom) {
     const target = custom.path ?? custom.repo;
-    if (!target) throw new EngineError('unknown-model', `loupe.customModels entry "${custom.id}" needs a "path" or a "repo".`);
+    if (!target) throw new LoupeError('unknown-model', `loupe.customModels entry "${custom.id}" needs a "path" or a "repo".`);
     const base = await resolveModel(target, { ...opts, customModels: [] });
     const dialect = custom.dialect ?? base.dialect;
-    return { ...base, key: `${base.key}|${dialect}`, dialect, capabilities: capabilitiesOf(base.family, dialect), info: { ...base.info, id: custom.id } };
+    return { ...base, key: `${base.key}|${dialect}`, dialect, capabilities: familyCapabilities(base.family, dialect), info: { ...base.info, id: custom.id } };
   }
   if (isLocalRef(ref)) {
     const expanded = ref.startsWith('~/') ? join(homedir(), ref.slice(2)) : ref;
-    if (!isAbsolute(expanded) && !opts.baseDir) throw new EngineError('unknown-model', `@model ${ref} is relative, but the notebook has not been saved: save it or use an absolute path.`);
+    if (!isAbsolute(expanded) && !opts.baseDir) throw new LoupeError('unknown-model', `@model ${ref} is relative, but the notebook has not been saved: save it or use an absolute path.`);
     const folder = resolve(opts.baseDir ?? '.', expanded);
-    if (!existsSync(folder) || !statSync(folder).isDirectory()) throw new EngineError('unknown-model', `model folder not found: ${folder}`);
+    if (!existsSync(folder) || !statSync(folder).isDirectory()) throw new LoupeError('unknown-model', `model folder not found: ${folder}`);
     const config = readConfig(folder);
     const { family, dialect } = familyOf(config, folder);
     const fixture = /^loupe\/tiny-/.test(String(config._name_or_path ?? ''));
-    return { key: `local:${folder}`, folder, family, dialect, capabilities: capabilitiesOf(family, dialect), info: { id: ref, revision: 'local', fixture } };
+    return { key: `local:${folder}`, folder, family, dialect, capabilities: familyCapabilities(family, dialect), info: { id: ref, revision: 'local', fixture } };
   }
 
   const entry = findEntry(ref);
   const repo = entry?.repo ?? (/^[\w.-]+\/[\w.-]+$/.test(ref) ? ref : undefined);
   if (!repo) {
     const close = closeMatches(ref);
-    throw new EngineError('unknown-model', `unknown model "${ref}".${close.length ? ` Did you mean ${close.join(', ')}?` : ''} Use a registry id (Loupe: Select Model), a Hub repo like org/name, or a local folder like ./models/my-model.`);
+    throw new LoupeError('unknown-model', `unknown model "${ref}".${close.length ? ` Did you mean ${close.join(', ')}?` : ''} Use a registry id (Loupe: Select Model), a Hub repo like org/name, or a local folder like ./models/my-model.`);
   }
   const revision = entry?.revision ?? 'main';
   const folder = join(opts.modelsDir, ...repo.split('/'));
@@ -117,7 +104,7 @@ export async function resolveModel(ref: string, opts: ResolveOptions): Promise<R
     folder,
     family,
     dialect,
-    capabilities: entry?.capabilities ?? capabilitiesOf(family, dialect),
+    capabilities: entry?.capabilities ?? familyCapabilities(family, dialect),
     info: { id: entry?.id ?? repo, revision: manifest?.revision ?? revision },
   };
 }
@@ -130,7 +117,7 @@ export function filesToFetch(all: HubFile[], family: Family, dtype: 'auto' | Dty
   const onnx: HubFile[] = [];
   for (const mod of modules) {
     const d = order.find((d) => all.some((f) => f.path === `onnx/${mod}${DTYPE_SUFFIX[d]}.onnx`));
-    if (!d) throw new EngineError('unsupported-model', `the repository has no onnx/${mod}${dtype === 'auto' ? '' : DTYPE_SUFFIX[dtype]}.onnx${dtype === 'auto' ? '' : ` for dtype ${dtype}`}.`);
+    if (!d) throw new LoupeError('unsupported-model', `the repository has no onnx/${mod}${dtype === 'auto' ? '' : DTYPE_SUFFIX[dtype]}.onnx${dtype === 'auto' ? '' : ` for dtype ${dtype}`}.`);
     const base = `onnx/${mod}${DTYPE_SUFFIX[d]}.onnx`;
     onnx.push(...all.filter((f) => f.path === base || f.path.startsWith(`${base}_data`)));
   }
@@ -142,7 +129,7 @@ async function ensureDownloaded(repo: string, revision: string, folder: string, 
   // A manifest with no ONNX file is a download stopped after config.json.
   if (manifest?.files.some((f) => f.path.endsWith('.onnx')) && (await verifyModelDir(folder)).length === 0) return;
   if (!opts.allowDownloads) {
-    throw new EngineError(
+    throw new LoupeError(
       'offline',
       `${repo} is not downloaded and downloads are off (loupe.allowDownloads). To work offline, copy the model into ${folder} or point @model at a local folder (./path/to/model).`,
     );
@@ -152,7 +139,7 @@ async function ensureDownloaded(repo: string, revision: string, folder: string, 
   if (!family) {
     // A repo outside the registry: its config.json says which family, and so which sessions to fetch.
     const config = all.filter((f) => f.path === 'config.json');
-    if (!config.length) throw new EngineError('unsupported-model', `${repo} has no config.json: it is not a model repository Loupe can load.`);
+    if (!config.length) throw new LoupeError('unsupported-model', `${repo} has no config.json: it is not a model repository Loupe can load.`);
     await downloadFiles({ ...common, files: config, destDir: folder });
     family = familyOf(readConfig(folder), repo).family;
   }

@@ -1,5 +1,6 @@
-// One error type for everything the downloader can fail with, so callers (extension, model host, CLI)
-// can switch on `code` and show `message` as is: every message says what happened and what to do.
+// What the downloader fails with: a LoupeError (its code in common/errors.ts) that also names the file, the HTTP
+// status and the server's Retry-After. Every message says what happened and what to do.
+import { LoupeError } from '../../../common/errors';
 
 export type DownloadErrorCode =
   | 'unauthorized'
@@ -24,20 +25,17 @@ export interface DownloadErrorOptions {
   cause?: unknown;
 }
 
-export class DownloadError extends Error {
-  override readonly name = 'DownloadError';
-  readonly code: DownloadErrorCode;
+export class DownloadError extends LoupeError {
+  override name = 'DownloadError';
+  declare readonly code: DownloadErrorCode;
   readonly file?: string;
   readonly status?: number;
-  readonly retryable: boolean;
   readonly retryAfterMs?: number;
 
   constructor(code: DownloadErrorCode, message: string, opts: DownloadErrorOptions = {}) {
-    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
-    this.code = code;
+    super(code, message, { retryable: opts.retryable, cause: opts.cause });
     this.file = opts.file;
     this.status = opts.status;
-    this.retryable = opts.retryable ?? false;
     this.retryAfterMs = opts.retryAfterMs;
   }
 }

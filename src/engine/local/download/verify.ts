@@ -5,6 +5,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import { createReadStream, promises as fsp, type Stats } from 'node:fs';
 import * as path from 'node:path';
+import { LoupeError } from '../../../common/errors';
 import { formatBytes } from './errors';
 
 export const MANIFEST_NAME = '.loupe-manifest.json';
@@ -110,7 +111,7 @@ export function safeJoin(dir: string, rel: string): string {
     parts.some((p) => p === '' || p === '.' || p === '..') ||
     /^[a-zA-Z]:/.test(rel)
   ) {
-    throw new Error(`Refusing unsafe file path from the Hub: ${JSON.stringify(rel)}`);
+    throw new LoupeError('http', `Refusing unsafe file path from the Hub: ${JSON.stringify(rel)}`);
   }
   return path.join(dir, ...parts);
 }

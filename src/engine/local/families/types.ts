@@ -1,6 +1,12 @@
-// What each model family supplies: how to build its input for a task and how to read its answer.
-import type { BoxDialect, Family, RegionInput } from '../protocol';
-import type { Region, Task } from '../../../common/result';
+// What each model family supplies to the model host: its sessions, how to build its input for a task, how to
+// decode its output, and hooks for what differs between families (which class loads it, fixes to the library).
+// Answers are parsed by the dialect (engine/dialects), not here.
+import type { Dialect } from '../../dialects';
+import type { Task } from '../../../common/tasks';
+import type { GenerateRequest } from '../../types';
+
+export const FAMILY_NAMES = ['florence2', 'qwen2_vl', 'idefics3'] as const;
+export type Family = (typeof FAMILY_NAMES)[number];
 
 /** Loose views of transformers.js objects: the library ships JS with JSDoc types. */
 export interface Tensor {
@@ -15,10 +21,7 @@ export interface Processor {
   apply_chat_template(messages: unknown[], opts?: object): string;
   batch_decode(ids: unknown, opts?: object): string[];
   image_processor?: { config?: Record<string, unknown>; (images: unknown): Promise<Record<string, Tensor>> };
-  construct_prompts?(text: string): string[];
-  post_process_generation?(text: string, task: string, size: [number, number]): Record<string, unknown>;
 }
-export type RawImageCtor = new (data: Uint8ClampedArray | Buffer, width: number, height: number, channels: number) => unknown;
 
 export interface FamilyImage {
   raw: unknown;
@@ -35,49 +38,43 @@ export interface BuildContext {
   task: Task;
   prompt: string;
   images: FamilyImage[];
-  regions: RegionInput[];
-  dialect: BoxDialect;
+  regions: GenerateRequest['regions'];
+  dialect: Dialect;
   /** transformers.js's tensor concatenation. */
   cat(tensors: Tensor[], dim: number): Tensor;
 }
 
 export interface Built {
   inputs: Record<string, Tensor>;
-  /** Whether generated ids include the prompt (decoder-only models) and must be cut. */
-  cutPrompt: boolean;
-  /** Florence-2 task token, for post-processing. */
-  taskToken?: string;
   /** Size the model's processor resized each image to, where it matters for coordinates. */
   modelSizes: { width: number; height: number }[];
 }
 
-export interface Parsed {
-  text: string;
-  regions: Region[];
-  warnings: string[];
-}
-
-export interface ParseContext {
-  task: Task;
-  dialect: BoxDialect;
-  images: FamilyImage[];
-  modelSizes: { width: number; height: number }[];
-  taskToken?: string;
+/** The generate()-able model transformers.js returns. */
+export interface Model {
+  generate(args: Record<string, unknown>): Promise<Tensor>;
+  encode_image?: (args: unknown) => Promise<unknown>;
+  dispose(): Promise<unknown>;
 }
 
 export interface FamilyModule {
   family: Family;
+  /** transformers.js `model_type`s this family loads, each with the box dialect its models write by default. */
+  modelTypes: Readonly<Record<string, Dialect>>;
+  /** transformers.js class that loads the model (`from_pretrained`). */
+  modelClass: 'AutoModelForImageTextToText';
   /** ONNX sessions transformers.js creates for this family (files `onnx/<name>[_dtype].onnx`). */
   modules: readonly string[];
   /** Tasks the family can run at all; registry entries may narrow this. */
   tasks: readonly Task[];
   multiImage: boolean;
+  /** The model cannot answer without an image. */
+  needsImage: boolean;
   /** Pre-resize limits for images, from the user's token budget. */
   imageLimits(maxImageTokens: number, config: Record<string, unknown>): { maxSide?: number; maxArea?: number };
+  /** Fixes to the loaded model where the library differs from the reference implementation. */
+  patch?(model: Model, tf: typeof import('@huggingface/transformers')): void;
   build(ctx: BuildContext): Promise<Built>;
   /** Turns generated ids into answer text (special tokens that carry meaning are kept). */
   decode(processor: Processor, ids: Tensor, built: Built): string;
-  parse(raw: string, ctx: ParseContext): Parsed;
 }
-
-export class TaskRefused extends Error {}

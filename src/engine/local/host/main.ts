@@ -2,23 +2,19 @@
 // and a native fault kills it, so neither can reach the extension host.
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { Device, Dtype, GenerateRequest, GenerateResult, HostErrorCode, HostEvent, HostRequest, LoadedInfo, LoadRequest } from '../protocol';
-import { describeProblems, readLfsPointer, verifyModelDir } from '../download/verify';
-import { FAMILIES } from '../families';
-import { TaskRefused, type FamilyImage, type FamilyModule, type Processor, type Tensor } from '../families/types';
-import { chooseDtype, onnxFilesFor } from './dtypes';
-import { ImageError } from '../../../images/load';
+import { DEFAULTS } from '../../../common/defaults';
+import { asLoupeError, LoupeError } from '../../../common/errors';
 import { prepareImage } from '../../../images/prepare';
+import type { Device, Dtype, Generation } from '../../types';
+import { describeProblems, readLfsPointer, verifyModelDir } from '../download/verify';
+import { FAMILIES, familyCapabilities } from '../families';
+import type { FamilyImage, FamilyModule, Model, Processor, Tensor } from '../families/types';
+import type { GenerateRequest, HostEvent, HostRequest, LoadedInfo, LoadRequest } from '../protocol';
+import { chooseDtype, onnxFilesFor } from './dtypes';
 import { intraOpThreads } from './threads';
 
 type TF = typeof import('@huggingface/transformers');
 type Provider = Exclude<Device, 'auto'>;
-
-interface Model {
-  generate(args: Record<string, unknown>): Promise<Tensor>;
-  encode_image?: (args: unknown) => Promise<unknown>;
-  dispose(): Promise<unknown>;
-}
 
 interface Loaded {
   req: LoadRequest;
@@ -28,15 +24,6 @@ interface Loaded {
   family: FamilyModule;
   config: Record<string, unknown>;
   encodeMs: number;
-}
-
-class HostError extends Error {
-  constructor(
-    readonly code: HostErrorCode,
-    message: string,
-  ) {
-    super(message);
-  }
 }
 
 const send = (e: HostEvent) => process.send?.(e);
@@ -82,30 +69,30 @@ function messageOf(e: unknown): string {
   return String((e as Error)?.message ?? e).split('\n')[0]!.slice(0, 500);
 }
 
-function classifyLoadError(e: unknown, files: string[]): HostError {
+function classifyLoadError(e: unknown, files: string[]): LoupeError {
   const msg = messageOf(e);
   if (/protobuf parsing failed|INVALID_PROTOBUF|invalid model|Load model from .* failed/i.test(msg)) {
     const named = files.find((f) => msg.includes(f)) ?? files.join(', ');
-    return new HostError('corrupt-model', `The model file ${named} is corrupt or incomplete (${msg}). Delete it in Loupe: Manage Models and download it again.`);
+    return new LoupeError('corrupt-model', `The model file ${named} is corrupt or incomplete (${msg}). Delete it in Loupe: Manage Models and download it again.`);
   }
   if (/bad_alloc|out of memory|Failed to allocate|ENOMEM/i.test(msg)) {
-    return new HostError('out-of-memory', `Out of memory while loading the model (${msg}). Try a smaller dtype (q4 or q8 in loupe.dtype) or a smaller model.`);
+    return new LoupeError('out-of-memory', `Out of memory while loading the model (${msg}). Try a smaller dtype (q4 or q8 in loupe.dtype) or a smaller model.`);
   }
-  if (/Unsupported model type|not supported|Could not locate file/i.test(msg)) return new HostError('unsupported-model', msg);
-  return new HostError('load-failed', msg);
+  if (/Unsupported model type|not supported|Could not locate file/i.test(msg)) return new LoupeError('unsupported-model', msg);
+  return new LoupeError('load-failed', msg);
 }
 
 /** Finds truncated files and Git LFS pointers before onnxruntime sees them. */
 async function checkFolder(folder: string): Promise<void> {
   const problems = await verifyModelDir(folder);
-  if (problems.length) throw new HostError('corrupt-model', `${describeProblems(problems)} Download the model again (Loupe: Manage Models).`);
+  if (problems.length) throw new LoupeError('corrupt-model', `${describeProblems(problems)} Download the model again (Loupe: Manage Models).`);
 }
 
 /** The ONNX files of the dtype a provider would load (they differ between GPU and CPU preferences). */
 async function checkFiles(folder: string, files: string[]): Promise<void> {
   for (const f of files) {
-    if (!existsSync(f)) throw new HostError('unsupported-model', `The model folder has no ${f.slice(folder.length + 1)}: this dtype is not shipped by this model, or the folder is incomplete.`);
-    if (await readLfsPointer(f)) throw new HostError('corrupt-model', `${f} is a Git LFS pointer, not the model file: download the real file (git lfs pull, or let Loupe download the model).`);
+    if (!existsSync(f)) throw new LoupeError('unsupported-model', `The model folder has no ${f.slice(folder.length + 1)}: this dtype is not shipped by this model, or the folder is incomplete.`);
+    if (await readLfsPointer(f)) throw new LoupeError('corrupt-model', `${f} is a Git LFS pointer, not the model file: download the real file (git lfs pull, or let Loupe download the model).`);
   }
 }
 
@@ -127,7 +114,7 @@ async function load(req: LoadRequest): Promise<LoadedInfo> {
     files = onnxFilesFor(req.folder, family.modules, dtype);
     await checkFiles(req.folder, files);
     try {
-      model = (await tf.AutoModelForImageTextToText.from_pretrained(req.folder, { device, dtype, local_files_only: true, session_options: { intraOpNumThreads: intraOpThreads() } } as never)) as unknown as Model;
+      model = (await tf[family.modelClass].from_pretrained(req.folder, { device, dtype, local_files_only: true, session_options: { intraOpNumThreads: intraOpThreads() } } as never)) as unknown as Model;
       provider = device;
       break;
     } catch (e) {
@@ -138,8 +125,8 @@ async function load(req: LoadRequest): Promise<LoadedInfo> {
       log('warn', `${device} unavailable for ${req.info.id}: ${messageOf(e)}`);
     }
   }
-  if (!model || !provider) throw new HostError('load-failed', `No execution provider could load ${req.info.id}: ${fallbacks.map((f) => `${f.device}: ${f.error}`).join('; ')}`);
-  if (req.family === 'qwen2_vl') fixTextOnlyRope(model, tf);
+  if (!model || !provider) throw new LoupeError('load-failed', `No execution provider could load ${req.info.id}: ${fallbacks.map((f) => `${f.device}: ${f.error}`).join('; ')}`);
+  family.patch?.(model, tf);
   const processor = (await tf.AutoProcessor.from_pretrained(req.folder, { local_files_only: true } as never)) as unknown as Processor;
   const info: LoadedInfo = { key: req.key, provider, fallbacks, dtype, loadMs: now() - t0, bytes: files.reduce((s, f) => s + statSync(f).size, 0) };
   const loaded: Loaded = { req, info, model, processor, family, config, encodeMs: 0 };
@@ -186,42 +173,20 @@ function boundedStreamer(tf: TF): TF['TextStreamer'] {
   return Bounded;
 }
 
-type RopeIndex = (ids: unknown, mask: { dims: number[] } | null) => [unknown, { data: BigInt64Array; dims: number[] }];
-
-/**
- * transformers.js 4.3.1 computes Qwen2-VL's text-only mrope delta as max + 1 + length, where the reference
- * implementation has max + 1 − length: prompts without an image then decode at shifted positions.
- * Probed first, so a fixed library is left alone.
- */
-function fixTextOnlyRope(model: Model, tf: TF): void {
-  const m = model as unknown as { _get_text_only_rope_index?: RopeIndex };
-  const original = m._get_text_only_rope_index?.bind(model);
-  if (!original) return;
-  const probe = original(null, new tf.Tensor('int64', new BigInt64Array([1n, 1n, 1n]), [1, 3]) as never);
-  const shift = probe[1].data[0]! - 0n;
-  if (shift !== 6n) return;
-  m._get_text_only_rope_index = (ids, mask) => {
-    const [positions, deltas] = original(ids, mask);
-    if (!mask) return [positions, deltas];
-    const twice = 2n * BigInt(mask.dims.at(-1)!);
-    return [positions, new tf.Tensor('int64', BigInt64Array.from(deltas.data, (d) => d - twice), deltas.dims) as never];
-  };
-}
-
 function contextLimit(config: Record<string, unknown>): number | undefined {
   const text = (config.text_config ?? config) as Record<string, unknown>;
   const v = text.max_position_embeddings ?? config.max_position_embeddings;
   return typeof v === 'number' ? v : undefined;
 }
 
-async function generate(req: GenerateRequest): Promise<GenerateResult> {
+async function generate(req: GenerateRequest): Promise<Generation> {
   const m = models.get(req.key);
-  if (!m) throw new HostError('not-loaded', `model ${req.key} is not loaded`);
-  if (!m.family.tasks.includes(req.task)) throw new HostError('bad-input', `${m.req.info.id} cannot run @task ${req.task}`);
+  if (!m) throw new LoupeError('not-loaded', `model ${req.key} is not loaded`);
+  if (!familyCapabilities(m.family.family, m.req.dialect).includes(req.task)) throw new LoupeError('task-unsupported', `${m.req.info.id} cannot run @task ${req.task}`);
   const tf = await transformers();
   const t0 = now();
   const limits = m.family.imageLimits(req.maxImageTokens, m.processor.image_processor?.config ?? {});
-  const prepared = await Promise.all(req.images.map((i) => prepareImage(i, { maxPixels: req.maxImagePixels, ...limits })));
+  const prepared = await Promise.all(req.images.map((i) => prepareImage({ source: i.source, path: i.path, bytes: i.data === undefined ? undefined : Buffer.from(i.data, 'base64') }, { maxPixels: req.maxImagePixels, ...limits })));
   const images: FamilyImage[] = prepared.map((p) => ({
     raw: new tf.RawImage(new Uint8ClampedArray(p.rgb.buffer, p.rgb.byteOffset, p.rgb.length), p.pixelWidth, p.pixelHeight, 3),
     width: p.width,
@@ -232,10 +197,10 @@ async function generate(req: GenerateRequest): Promise<GenerateResult> {
   const built = await m.family.build({ processor: m.processor, task: req.task, prompt: req.prompt, images, regions: req.regions, dialect: m.req.dialect, cat: (t, d) => tf.cat(t as never, d) as unknown as Tensor });
   const preprocessMs = now() - t0;
   const promptTokens = built.inputs.input_ids?.dims.at(-1) ?? 0;
-  const maxNew = req.params.max_new_tokens ?? 256;
+  const maxNew = req.params.max_new_tokens ?? DEFAULTS.maxNewTokens;
   const limit = contextLimit(m.config);
   if (limit && promptTokens + maxNew > limit) {
-    throw new HostError('context-too-long', `The prompt is ${promptTokens} tokens and asks for up to ${maxNew} more, but ${m.req.info.id} handles ${limit}. Shorten the prompt, use fewer or smaller images (loupe.maxImageTokens), or lower max_new_tokens.`);
+    throw new LoupeError('context-too-long', `The prompt is ${promptTokens} tokens and asks for up to ${maxNew} more, but ${m.req.info.id} handles ${limit}. Shorten the prompt, use fewer or smaller images (loupe.maxImageTokens), or lower max_new_tokens.`);
   }
   const seed = req.params.seed ?? Math.floor(Math.random() * 2 ** 31);
   tf.random.seed(seed);
@@ -271,20 +236,16 @@ async function generate(req: GenerateRequest): Promise<GenerateResult> {
     });
   } catch (e) {
     const msg = messageOf(e);
-    if (/bad_alloc|out of memory|Failed to allocate/i.test(msg)) throw new HostError('out-of-memory', `Out of memory while generating (${msg}). Try a smaller dtype, fewer or smaller images (loupe.maxImageTokens), or a smaller model.`);
+    if (/bad_alloc|out of memory|Failed to allocate/i.test(msg)) throw new LoupeError('out-of-memory', `Out of memory while generating (${msg}). Try a smaller dtype, fewer or smaller images (loupe.maxImageTokens), or a smaller model.`);
     throw e;
   } finally {
     running.delete(req.id);
   }
   const end = now();
-  const raw = m.family.decode(m.processor, ids, built);
-  const parsed = m.family.parse(raw, { task: req.task, dialect: m.req.dialect, images, modelSizes: built.modelSizes, taskToken: built.taskToken });
   const decodeMs = first ? end - first : 0;
   return {
-    text: parsed.text,
-    raw,
-    regions: parsed.regions,
-    warnings: parsed.warnings,
+    // Parsed where the runner asks, with the dialect (engine/dialects), as every engine's answers are.
+    raw: m.family.decode(m.processor, ids, built),
     interrupted: (stopper as unknown as { interrupted: boolean }).interrupted,
     images: images.map((img, i) => ({ width: img.width, height: img.height, modelWidth: built.modelSizes[i]?.width ?? img.pixelWidth, modelHeight: built.modelSizes[i]?.height ?? img.pixelHeight })),
     seed,
@@ -311,9 +272,8 @@ async function unload(key?: string): Promise<string[]> {
 }
 
 function fail(id: number, e: unknown): void {
-  if (e instanceof HostError) send({ type: 'error', id, code: e.code, message: e.message });
-  else if (e instanceof TaskRefused || e instanceof ImageError) send({ type: 'error', id, code: 'bad-input', message: e.message });
-  else send({ type: 'error', id, code: 'internal', message: (e as Error)?.stack ?? String(e) });
+  const err = asLoupeError(e);
+  send({ type: 'error', id, code: err.code, message: err.message });
 }
 
 // Loads and generations run one at a time; cancel is handled at once, between decode steps.

@@ -1,0 +1,30 @@
+// Defaults in one place: settings (package.json's defaults are checked against these by a test), the CLI and
+// the engine all read them.
+
+export const DEFAULTS: {
+  readonly model: string;
+  readonly maxImageTokens: number;
+  readonly maxImagePixels: number;
+  readonly displayMaxSide: number;
+  readonly unloadAfterMinutes: number;
+  readonly maxNewTokens: number;
+  readonly device: 'auto';
+  readonly dtype: 'auto';
+  readonly allowDownloads: boolean;
+} = {
+  /** Model for cells without `@model` (a registry id). */
+  model: 'florence-2-base',
+  /** Most image tokens one image may cost (Qwen2-VL: one per 28×28 pixels). */
+  maxImageTokens: 1280,
+  /** Largest image decoded, in pixels, checked from the header. */
+  maxImagePixels: 50_000_000,
+  /** Longest side of the display copy stored in a notebook output. */
+  displayMaxSide: 1600,
+  /** Idle minutes before loaded models are unloaded (0: never). */
+  unloadAfterMinutes: 10,
+  /** Tokens generated when `@set max_new_tokens` is not given. */
+  maxNewTokens: 256,
+  device: 'auto',
+  dtype: 'auto',
+  allowDownloads: true,
+};

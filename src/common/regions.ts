@@ -1,0 +1,62 @@
+// Region geometry every drawing of regions shares: the renderer's SVG overlay, the HTML export and the PNGs with
+// regions burned in. Coordinates are original-image pixels, upright (after EXIF orientation).
+import { escapeHtml } from './markup';
+import type { Region } from './result';
+
+/** [x1, y1, x2, y2] around any region kind. */
+export function regionBounds(r: Region): [number, number, number, number] {
+  const xs = r.coords.filter((_, i) => i % 2 === 0);
+  const ys = r.coords.filter((_, i) => i % 2 === 1);
+  return [Math.min(...xs), Math.min(...ys), Math.max(...xs), Math.max(...ys)];
+}
+
+/** The region's coordinates rounded to pixels, in the `@region` syntax (what "copy coordinates" copies). */
+export function coordsText(r: Region): string {
+  return `[${r.coords.map((c) => Math.round(c)).join(', ')}]`;
+}
+
+export function regionName(r: Region): string {
+  return r.label || r.kind;
+}
+
+export type Shape =
+  | { kind: 'rect'; x: number; y: number; width: number; height: number }
+  | { kind: 'polygon'; points: number[] }
+  | { kind: 'point'; x: number; y: number };
+
+/** The shape to draw for a region, or undefined when its coordinates cannot be drawn. */
+export function regionShape(r: Region): Shape | undefined {
+  const c = r.coords;
+  if (!c.every(Number.isFinite)) return undefined;
+  if (r.kind === 'box' && c.length === 4) {
+    const [x1, y1, x2, y2] = regionBounds(r);
+    return { kind: 'rect', x: x1, y: y1, width: x2 - x1, height: y2 - y1 };
+  }
+  if (r.kind === 'quad' && c.length === 8) return { kind: 'polygon', points: [...c] };
+  if (r.kind === 'point' && c.length === 2) return { kind: 'point', x: c[0]!, y: c[1]! };
+  return undefined;
+}
+
+/** Where a region's label goes: its top-left corner. */
+export function labelAnchor(r: Region): [number, number] {
+  const [x1, y1] = regionBounds(r);
+  return [x1, y1];
+}
+
+/** A shape as SVG markup, scaled; `attrs` is markup added to the element (already escaped). */
+export function shapeSvg(s: Shape, attrs: string, pointRadius: number, scale = 1): string {
+  const v = (n: number) => Math.round(n * scale * 1000) / 1000;
+  switch (s.kind) {
+    case 'rect':
+      return `<rect ${attrs} x="${v(s.x)}" y="${v(s.y)}" width="${v(s.width)}" height="${v(s.height)}"/>`;
+    case 'polygon':
+      return `<polygon ${attrs} points="${s.points.map(v).join(' ')}"/>`;
+    case 'point':
+      return `<circle ${attrs} cx="${v(s.x)}" cy="${v(s.y)}" r="${pointRadius}"/>`;
+  }
+}
+
+/** A label for markup: escaped, and cut to `max` characters. */
+export function labelText(label: string, max = 40): string {
+  return escapeHtml(label.length > max ? label.slice(0, max - 1) + '…' : label);
+}

@@ -1,0 +1,65 @@
+// What each dialect asks: the instruction per task for chat models, Florence-2's task tokens, and an @region
+// written in the model's own box syntax. Pure text, shared by the local model host and remote engines.
+import type { Task } from '../../common/tasks';
+import { LoupeError } from '../../common/errors';
+import type { Dialect } from './index';
+import { florenceLocTokens } from './florence2';
+import type { Size } from './frames';
+import { mm15BoxText } from './mm15';
+import { qwenBoxText } from './qwen';
+
+export const FLORENCE_TASK_TOKENS: Partial<Record<Task, string>> = {
+  caption: '<CAPTION>',
+  'detailed-caption': '<MORE_DETAILED_CAPTION>',
+  ocr: '<OCR>',
+  'ocr-regions': '<OCR_WITH_REGION>',
+  detect: '<OD>',
+  ground: '<CAPTION_TO_PHRASE_GROUNDING>',
+  'describe-region': '<REGION_TO_DESCRIPTION>',
+};
+
+/** The text Florence-2's processor receives: the task token plus its input (a phrase, or a region's four <loc_N>). */
+export function florencePrompt(task: Task, prompt: string, region?: { box: readonly number[]; size: Size }): string {
+  const token = FLORENCE_TASK_TOKENS[task];
+  if (!token) throw new LoupeError('task-unsupported', `Florence-2 does not answer free questions (@task ask); it runs fixed tasks: ${Object.keys(FLORENCE_TASK_TOKENS).join(', ')}`);
+  if (task === 'ground') {
+    if (!prompt.trim()) throw new LoupeError('bad-input', '@task ground needs a phrase to find: write it as the prompt');
+    return token + prompt.trim();
+  }
+  if (task === 'describe-region') {
+    if (!region) throw new LoupeError('bad-input', '@task describe-region needs an @region [x1, y1, x2, y2]');
+    return token + florenceLocTokens(region.box, region.size);
+  }
+  return token;
+}
+
+/** Instruction text per task for chat models. Box syntax in prompts follows each model's own training format. */
+export function chatInstruction(task: Task, prompt: string, dialect: Dialect, regionText: string | undefined): string {
+  const p = prompt.trim();
+  const json = dialect === 'qwen2_5_vl' || dialect === 'qwen3_vl';
+  switch (task) {
+    case 'ask':
+      return regionText ? `${p || 'What is in this region?'} Region: ${regionText}` : p;
+    case 'caption':
+      return p || 'Describe this image in one sentence.';
+    case 'detailed-caption':
+      return p || 'Describe this image in detail.';
+    case 'ocr':
+      return p || 'Read all the text in this image. Answer with the text only, line by line.';
+    case 'ocr-regions':
+      return json ? 'Spot all the text in the image at line level, and output in JSON format with bbox_2d and label (the text).' : dialect === 'mm15' ? 'Read each line of text in the image and give its box as [x1, y1, x2, y2].' : 'Read each line of text in the image and output the bounding box of each line.';
+    case 'detect':
+      return json ? 'Locate every object in the image and output their bbox coordinates in JSON format with bbox_2d and label.' : dialect === 'mm15' ? 'Name every object in the image with its box as [x1, y1, x2, y2].' : 'Detect every object in the image and output the bounding box of each.';
+    case 'ground':
+      if (!p) throw new LoupeError('bad-input', '@task ground needs a phrase to find: write it as the prompt');
+      return json ? `Locate ${p} in the image and output its bbox coordinates in JSON format with bbox_2d and label.` : dialect === 'mm15' ? `Where is ${p}? Answer with its box as [x1, y1, x2, y2].` : `Locate ${p} in the image and output its bounding box.`;
+    case 'describe-region':
+      if (!regionText) throw new LoupeError('bad-input', '@task describe-region needs an @region [x1, y1, x2, y2]');
+      return `${p || 'Describe this region of the image'}: ${regionText}`;
+  }
+}
+
+/** A box in original pixels in the dialect's own syntax, for referring prompts. */
+export function regionText(box: readonly number[], size: Size, modelSize: Size, dialect: Dialect): string {
+  return dialect === 'mm15' ? mm15BoxText(box, size) : qwenBoxText(box, size, modelSize, dialect);
+}
