@@ -1,5 +1,7 @@
-// Builds the extension host bundle (Node, CJS) and the renderer bundle (browser, ESM).
+// Builds the extension host bundle (Node, CJS), the renderer bundle (browser, ESM) and the prompt-cell grammar.
+import { mkdirSync, writeFileSync } from 'node:fs';
 import * as esbuild from 'esbuild';
+import { grammarText } from './scripts/grammar.mjs';
 
 const watch = process.argv.includes('--watch');
 const production = process.argv.includes('--production');
@@ -37,6 +39,10 @@ const builds = [
     target: 'es2022',
   },
 ];
+
+// The prompt-cell grammar, with the task names from the task table.
+mkdirSync('dist', { recursive: true });
+writeFileSync('dist/loupe.tmLanguage.json', await grammarText());
 
 if (watch) {
   for (const b of builds) await (await esbuild.context(b)).watch();

@@ -44,7 +44,7 @@ test('manifest: lazy activation, notebook type, language, renderer, trust', () =
 });
 
 test('the grammar scopes directives, paths, numbers and region literals', () => {
-  const g = JSON.parse(readFileSync(join(root, 'syntaxes', 'loupe.tmLanguage.json'), 'utf8'));
+  const g = JSON.parse(readFileSync(join(root, 'dist', 'loupe.tmLanguage.json'), 'utf8'));
   const rx = (name: string) => new RegExp(g.repository[name].match ?? g.repository[name].begin);
   const img = rx('image').exec('@image images/coffee.png')!;
   assert.deepEqual([img[1], img[3]], ['@image', 'images/coffee.png']);

@@ -3,7 +3,7 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import type { StoredNotebook } from '../notebook/format';
-import { EXPORT_FORMATS, type ExportFile, type ExportFormat, type ExportOptions } from './common';
+import type { ExportFile, ExportFormat, ExportOptions } from './common';
 import { exportHtml } from './html';
 import { exportIpynb } from './ipynb';
 import { exportMarkdown } from './markdown';
@@ -21,10 +21,6 @@ export const EXPORT_LABELS: Record<ExportFormat, string> = {
   ipynb: 'Jupyter notebook (.ipynb)',
   json: 'JSON session record',
 };
-
-export function isExportFormat(s: string): s is ExportFormat {
-  return (EXPORT_FORMATS as readonly string[]).includes(s);
-}
 
 /** The default export path: next to the notebook, same base name (`tour.loupe` → `tour.html`). */
 export function defaultExportPath(notebookPath: string, format: ExportFormat): string {

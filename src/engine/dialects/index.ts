@@ -11,10 +11,6 @@ export const DIALECTS = ['florence2', 'qwen2_vl', 'qwen2_5_vl', 'qwen3_vl', 'mm1
 /** How a model writes boxes: Florence-2 bins, Qwen2-VL tags (0–1000), Qwen2.5-VL JSON in resized pixels, Qwen3-VL JSON (0–1000), MM1.5/Ferret text (0–999), or not at all. */
 export type Dialect = (typeof DIALECTS)[number];
 
-export function isDialect(s: string): s is Dialect {
-  return (DIALECTS as readonly string[]).includes(s);
-}
-
 export interface Parsed {
   /** The answer with markup turned into plain text. */
   text: string;

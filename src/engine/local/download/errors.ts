@@ -40,10 +40,6 @@ export class DownloadError extends LoupeError {
   }
 }
 
-export function isDownloadError(err: unknown, code?: DownloadErrorCode): err is DownloadError {
-  return err instanceof DownloadError && (code === undefined || err.code === code);
-}
-
 /** Human-readable byte count: 1536 → "1.5 KB". */
 export function formatBytes(n: number): string {
   const units = ['bytes', 'KB', 'MB', 'GB', 'TB'];

@@ -578,7 +578,7 @@ export async function downloadFiles(o: DownloadFilesOptions): Promise<void> {
       try {
         const reader = res.body?.getReader();
         while (reader) {
-          let chunk: ReadableStreamReadResult<Uint8Array>;
+          let chunk: Awaited<ReturnType<typeof reader.read>>;
           try {
             chunk = await reader.read();
           } catch (err) {

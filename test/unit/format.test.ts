@@ -3,9 +3,9 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { decodeItem, encodeItem, NotebookFormatError, parseNotebook, serializeNotebook, type StoredNotebook } from '../src/core/notebook/format';
+import { decodeItem, encodeItem, NotebookFormatError, parseNotebook, serializeNotebook, type StoredNotebook } from '../../src/core/notebook/format';
 
-const examples = join(import.meta.dirname, '..', 'examples');
+const examples = join(import.meta.dirname, '..', '..', 'examples');
 
 test('every example notebook round-trips byte for byte', () => {
   const files = readdirSync(examples).filter((f) => f.endsWith('.loupe'));

@@ -1,9 +1,9 @@
 // Draw to ask, extension side: the new prompt cell, against a recording fake of the notebook.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseCell } from '../src/core/cells/parser';
-import { applyDrawToAsk, findOutputCell, imageArgument, planDrawToAsk, type DrawToAskCell, type NotebookEditPort } from '../src/core/notebook/drawToAsk';
-import { parseRendererMessage, type AskAboutRegionMessage } from '../src/common/renderer-messages';
+import { parseCell } from '../../src/core/cells/parser';
+import { applyDrawToAsk, findOutputCell, imageArgument, planDrawToAsk, type DrawToAskCell, type NotebookEditPort } from '../../src/core/notebook/drawToAsk';
+import { parseRendererMessage, type AskAboutRegionMessage } from '../../src/common/renderer-messages';
 
 class RecordingPort implements NotebookEditPort {
   calls: string[] = [];

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { isImageCell, parseCell } from '../src/core/cells/parser';
-import { PARAM_KEYS } from '../src/common/params';
-import { TASKS } from '../src/common/tasks';
+import { isImageCell, parseCell } from '../../src/core/cells/parser';
+import { PARAM_KEYS } from '../../src/common/params';
+import { TASKS } from '../../src/common/tasks';
 
 test('every directive is parsed', () => {
   const c = parseCell(

@@ -2,11 +2,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { boxFromPixels, fromPixel, pointsToPixels, repair, toPixel, type Frame } from '../src/engine/dialects/frames';
-import { florenceLocTokens, parseFlorence } from '../src/engine/dialects/florence2';
-import { mm15BoxText, parseMm15 } from '../src/engine/dialects/mm15';
-import { parseQwen, qwenBoxText } from '../src/engine/dialects/qwen';
-import { chatInstruction, florencePrompt } from '../src/engine/dialects/prompts';
+import { boxFromPixels, fromPixel, pointsToPixels, repair, toPixel, type Frame } from '../../src/engine/dialects/frames';
+import { florenceLocTokens, parseFlorence } from '../../src/engine/dialects/florence2';
+import { mm15BoxText, parseMm15 } from '../../src/engine/dialects/mm15';
+import { parseQwen, qwenBoxText } from '../../src/engine/dialects/qwen';
+import { chatInstruction, florencePrompt } from '../../src/engine/dialects/prompts';
 
 const COFFEE = { width: 600, height: 400 };
 const close = (a: number[], b: number[], tol = 0.01) => a.length === b.length && a.every((v, i) => Math.abs(v - b[i]!) <= tol);

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import sharp from 'sharp';
-import { ERROR_MIME, RESULT_MIME, type LoupeResult } from '../src/common/result';
-import { Kernel, UNTRUSTED_MESSAGE, type KernelCell, type PromptRunner } from '../src/core/kernel/kernel';
-import type { OutputSpec } from '../src/core/kernel/outputs';
-import { EXAMPLE_IMAGES } from './helpers/images';
+import { ERROR_MIME, RESULT_MIME, type LoupeResult } from '../../src/common/result';
+import { Kernel, UNTRUSTED_MESSAGE, type KernelCell, type PromptRunner } from '../../src/core/kernel/kernel';
+import type { OutputSpec } from '../../src/core/kernel/outputs';
+import { EXAMPLE_IMAGES } from '../helpers/images';
 
 /** Records what VS Code would see of one cell's execution. */
 class FakeExecution {

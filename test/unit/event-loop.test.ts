@@ -5,9 +5,9 @@ import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { EventLoopProbe, formatFigures, type EventLoopFigures } from '../src/core/kernel/eventLoop';
+import { EventLoopProbe, formatFigures, type EventLoopFigures } from '../../src/core/kernel/eventLoop';
 
-const ROOT = join(import.meta.dirname, '..');
+const ROOT = join(import.meta.dirname, '..', '..');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** This thread's time on a CPU, ms (Linux), else wall time. */

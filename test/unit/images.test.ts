@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import sharp from 'sharp';
-import { loadImage, resolveImagePath } from '../src/images/load';
-import { animatedGif, cmykJpeg, exifRotatedJpeg, palettePng, pngDeclaring, EXAMPLE_IMAGES, TEST_IMAGE_DIRS, sixteenBitPng } from './helpers/images';
+import { loadImage, resolveImagePath } from '../../src/images/load';
+import { animatedGif, cmykJpeg, exifRotatedJpeg, palettePng, pngDeclaring, EXAMPLE_IMAGES, TEST_IMAGE_DIRS, sixteenBitPng } from '../helpers/images';
 
 const dir = mkdtempSync(join(tmpdir(), 'loupe-images-'));
 const write = (name: string, data: Buffer | string) => {

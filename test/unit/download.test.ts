@@ -19,7 +19,7 @@ import {
   type DownloadFilesOptions,
   type DownloadProgress,
   type HubFile,
-} from '../src/engine/local/download/hub';
+} from '../../src/engine/local/download/hub';
 
 // ---------------------------------------------------------------------------------------------
 // Fixture repo

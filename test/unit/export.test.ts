@@ -7,15 +7,15 @@ import { dirname, join, resolve } from 'node:path';
 import { test } from 'node:test';
 import Ajv from 'ajv';
 import sharp from 'sharp';
-import { labelColor } from '../src/common/colors';
-import { ERROR_MIME, RESULT_MIME, readResult, type LoupeResult } from '../src/common/result';
-import { escapeMarkdown, markdownText } from '../src/core/export/common';
-import { exportNotebook, renderHtml, sessionRecord, toIpynb } from '../src/core/export';
-import { markdownToHtml } from '../src/core/export/minimark';
-import { parseNotebook, type StoredNotebook } from '../src/core/notebook/format';
-import { spotPng } from './helpers/spot';
+import { labelColor } from '../../src/common/colors';
+import { ERROR_MIME, RESULT_MIME, readResult, type LoupeResult } from '../../src/common/result';
+import { escapeMarkdown, markdownText } from '../../src/core/export/common';
+import { exportNotebook, renderHtml, sessionRecord, toIpynb } from '../../src/core/export';
+import { markdownToHtml } from '../../src/core/export/minimark';
+import { parseNotebook, type StoredNotebook } from '../../src/core/notebook/format';
+import { spotPng } from '../helpers/spot';
 
-const SCHEMA = join(import.meta.dirname, 'fixtures', 'nbformat', 'nbformat.v4.5.schema.json');
+const SCHEMA = join(import.meta.dirname, '..', 'fixtures', 'nbformat', 'nbformat.v4.5.schema.json');
 
 /** The nbformat 4.5 schema (draft-04) compiled by Ajv 8: `$schema` dropped, non-strict (see the README next to it). */
 export function nbformatValidator() {
@@ -187,7 +187,7 @@ test('Markdown escaping and the mini Markdown renderer never let markup through'
 });
 
 test('a notebook written by Loupe 0.1 (result schema v1) opens, reads as runs and exports to every format', async () => {
-  const folder = join(import.meta.dirname, 'fixtures', 'notebooks', 'v1');
+  const folder = join(import.meta.dirname, '..', 'fixtures', 'notebooks', 'v1');
   const nb = parseNotebook(readFileSync(join(folder, 'v1.loupe')));
   const stored = nb.cells.flatMap((c) => c.outputs.flatMap((o) => o.items)).filter((i) => i.mime === RESULT_MIME);
   assert.ok(stored.length >= 6 && stored.every((i) => 'json' in i && (i.json as { version: number }).version === 1), 'the fixture really is version 1');

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { askCells, dropText, extensionForMime, imageRef, isImagePath, uniqueAssetName } from '../src/core/notebook/imageCells';
-import { isImageCell, parseCell } from '../src/core/cells/parser';
+import { askCells, dropText, extensionForMime, imageRef, isImagePath, uniqueAssetName } from '../../src/core/notebook/imageCells';
+import { isImageCell, parseCell } from '../../src/core/cells/parser';
 
 test('Ask About Image: an image cell, then a prompt cell with the cursor on its empty line', () => {
   const r = askCells(['/ws/pics/cat.png'], '/ws/notes');
@@ -43,7 +43,7 @@ test('the image types Ask About Image offers', () => {
   for (const f of ['a.txt', 'a.loupe', 'png']) assert.ok(!isImagePath(f), f);
 });
 
-import { askAboutImage, type AskPort } from '../src/core/notebook/askAboutImage';
+import { askAboutImage, type AskPort } from '../../src/core/notebook/askAboutImage';
 
 function recordingPort(active?: { dir: string | undefined; cellCount: number }) {
   const calls: string[] = [];
