@@ -1,22 +1,34 @@
-// Notebook renderer for Loupe results: activation, one ResultView per output id, settings in ctx state.
+// Notebook renderer for Loupe results: activation, one view per output id (by the result's kind), settings in ctx state.
 // Runs in the notebook's webview: DOM only, nothing from the network, everything scoped to the given element.
 import type { ActivationFunction, OutputItem, RendererContext } from 'vscode-notebook-renderer';
-import { readResult } from '../src/common/result';
+import { readResult, type LoupeResult } from '../src/common/result';
 import type { RendererMessage } from '../src/common/renderer-messages';
 import { el } from './dom';
 import { ensureStyle } from './styles';
-import { ResultView, type Settings } from './view';
+import { ResultView, type Settings, type ViewDeps } from './view';
 
 const DEFAULTS: Settings = { layout: 'side', overlay: true, labels: true };
 
+interface View {
+  readonly root: HTMLElement;
+  update(r: LoupeResult): void;
+  dispose(): void;
+}
+
+/** One view per output kind: images and prompt answers share the image view (a new kind adds a line here). */
+const VIEWS: Record<LoupeResult['kind'], (doc: Document, deps: ViewDeps) => View> = {
+  images: (doc, deps) => new ResultView(doc, deps),
+  prompt: (doc, deps) => new ResultView(doc, deps),
+};
+
 export const activate: ActivationFunction<Partial<Settings>> = (ctx: RendererContext<Partial<Settings>>) => {
-  const views = new Map<string, ResultView>();
+  const views = new Map<string, { kind: LoupeResult['kind']; view: View }>();
   const settings = (): Settings => ({ ...DEFAULTS, ...(ctx.getState() ?? {}) });
   const saveSettings = (patch: Partial<Settings>) => ctx.setState({ ...settings(), ...patch });
   // requiresMessaging is "optional": without a channel, draw to ask is off and copy uses the clipboard API.
   const post = ctx.postMessage ? (m: RendererMessage) => ctx.postMessage!(m) : undefined;
   const release = (id: string) => {
-    views.get(id)?.dispose();
+    views.get(id)?.view.dispose();
     views.delete(id);
   };
   return {
@@ -36,11 +48,13 @@ export const activate: ActivationFunction<Partial<Settings>> = (ctx: RendererCon
         return;
       }
       // The same output id again (streaming): update the existing view in place, keeping zoom and images.
-      let view = views.get(item.id);
-      if (!view) {
-        view = new ResultView(doc, { outputId: item.id, settings, saveSettings, post });
-        views.set(item.id, view);
+      let entry = views.get(item.id);
+      if (entry?.kind !== value.kind) {
+        release(item.id);
+        entry = { kind: value.kind, view: VIEWS[value.kind](doc, { outputId: item.id, settings, saveSettings, post }) };
+        views.set(item.id, entry);
       }
+      const view = entry.view;
       view.update(value);
       if (view.root.parentElement !== element) element.replaceChildren(view.root);
     },

@@ -1,9 +1,11 @@
-// Models Loupe knows by name. Data only: adding a model never needs a new code path.
+// Models Loupe knows by name. Data only: adding a model never needs a new code path, and what a model can do
+// follows from its box dialect (dialectTasks) and whether it reads several images.
 import type { Dialect } from './dialects';
-import type { Family } from './local/families/types';
+import { dialectTasks } from './dialects/prompts';
+import type { Family } from './local/families';
 import type { Capability, Dtype } from './types';
 
-export interface RegistryEntry {
+interface Entry {
   id: string;
   name: string;
   repo: string;
@@ -11,17 +13,21 @@ export interface RegistryEntry {
   revision: string;
   family: Family;
   dialect: Dialect;
-  capabilities: Capability[];
+  /** Reads several images in one prompt. */
+  multiImage: boolean;
   /** Approximate download size in bytes of the files needed per dtype (ONNX sessions plus configs). */
   sizes: Partial<Record<Dtype, number>>;
   licence: string;
   description: string;
 }
 
-const MB = 1024 * 1024;
-const FLORENCE_TASKS: Capability[] = ['caption', 'detailed-caption', 'ocr', 'ocr-regions', 'detect', 'ground', 'describe-region'];
+export interface RegistryEntry extends Entry {
+  capabilities: Capability[];
+}
 
-export const REGISTRY: readonly RegistryEntry[] = [
+const MB = 1024 * 1024;
+
+const ENTRIES: readonly Entry[] = [
   {
     id: 'florence-2-base',
     name: 'Florence-2 base (fine-tuned)',
@@ -29,7 +35,7 @@ export const REGISTRY: readonly RegistryEntry[] = [
     revision: 'e88a44eaf3791a35eae0c5a47b3dbcd36e67eb6f',
     family: 'florence2',
     dialect: 'florence2',
-    capabilities: FLORENCE_TASKS,
+    multiImage: false,
     sizes: { fp32: 1080 * MB, fp16: 540 * MB, q8: 280 * MB, q4: 300 * MB, q4f16: 190 * MB },
     licence: 'MIT',
     description: 'Small and fast: captions, OCR with regions, detection, phrase grounding, region description. One image per run.',
@@ -41,7 +47,7 @@ export const REGISTRY: readonly RegistryEntry[] = [
     revision: 'main',
     family: 'florence2',
     dialect: 'florence2',
-    capabilities: FLORENCE_TASKS,
+    multiImage: false,
     sizes: { fp32: 3100 * MB, fp16: 1560 * MB, q8: 800 * MB, q4: 650 * MB, q4f16: 480 * MB },
     licence: 'MIT',
     description: 'More accurate Florence-2; same tasks, about 3× the size.',
@@ -53,7 +59,7 @@ export const REGISTRY: readonly RegistryEntry[] = [
     revision: 'main',
     family: 'qwen2_vl',
     dialect: 'qwen2_vl',
-    capabilities: ['ask', 'caption', 'detailed-caption', 'ocr', 'ocr-regions', 'detect', 'ground', 'describe-region', 'multi-image'],
+    multiImage: true,
     sizes: { fp32: 8900 * MB, fp16: 4450 * MB, q8: 2300 * MB, q4: 1700 * MB, q4f16: 1300 * MB },
     licence: 'Apache-2.0',
     description: 'Chat model: free questions, several images at once, grounding with boxes, text-rich documents.',
@@ -65,7 +71,7 @@ export const REGISTRY: readonly RegistryEntry[] = [
     revision: 'main',
     family: 'idefics3',
     dialect: 'none',
-    capabilities: ['ask', 'caption', 'detailed-caption', 'ocr', 'multi-image'],
+    multiImage: true,
     sizes: { fp32: 1030 * MB, fp16: 520 * MB, q8: 270 * MB, q4: 200 * MB, q4f16: 160 * MB },
     licence: 'Apache-2.0',
     description: 'Tiny chat model for quick questions and captions; no boxes.',
@@ -77,12 +83,14 @@ export const REGISTRY: readonly RegistryEntry[] = [
     revision: 'main',
     family: 'idefics3',
     dialect: 'none',
-    capabilities: ['ask', 'caption', 'detailed-caption', 'ocr', 'multi-image'],
+    multiImage: true,
     sizes: { fp32: 2000 * MB, fp16: 1000 * MB, q8: 520 * MB, q4: 390 * MB, q4f16: 310 * MB },
     licence: 'Apache-2.0',
     description: 'Small chat model, better answers than 256M; no boxes.',
   },
 ];
+
+export const REGISTRY: readonly RegistryEntry[] = ENTRIES.map((e) => ({ ...e, capabilities: [...dialectTasks(e.dialect), ...(e.multiImage ? (['multi-image'] as const) : [])] }));
 
 export function findEntry(id: string): RegistryEntry | undefined {
   const lower = id.toLowerCase();

@@ -1,6 +1,6 @@
 // What each dialect asks: the instruction per task for chat models, Florence-2's task tokens, and an @region
 // written in the model's own box syntax. Pure text, shared by the local model host and remote engines.
-import type { Task } from '../../common/tasks';
+import { TASKS, usesBoxes, type Task } from '../../common/tasks';
 import { LoupeError } from '../../common/errors';
 import type { Dialect } from './index';
 import { florenceLocTokens } from './florence2';
@@ -17,6 +17,15 @@ export const FLORENCE_TASK_TOKENS: Partial<Record<Task, string>> = {
   ground: '<CAPTION_TO_PHRASE_GROUNDING>',
   'describe-region': '<REGION_TO_DESCRIPTION>',
 };
+
+/**
+ * The tasks a model can be asked with this dialect: Florence-2 those it has a task token for; chat models every
+ * task, those with boxes only when they have a box dialect.
+ */
+export function dialectTasks(dialect: Dialect): Task[] {
+  if (dialect === 'florence2') return TASKS.filter((t) => FLORENCE_TASK_TOKENS[t] !== undefined);
+  return TASKS.filter((t) => dialect !== 'none' || !usesBoxes(t));
+}
 
 /** The text Florence-2's processor receives: the task token plus its input (a phrase, or a region's four <loc_N>). */
 export function florencePrompt(task: Task, prompt: string, region?: { box: readonly number[]; size: Size }): string {

@@ -7,7 +7,7 @@ import { findEntry, REGISTRY } from '../registry';
 import type { Device, Dtype, Engine, EngineStatus, GenerateOptions, GenerateRequest, Generation, LoadedModel, ModelDescription, ModelHandle, ModelListing, PrepareOptions } from '../types';
 import { readManifest } from './download/verify';
 import { FAMILIES } from './families';
-import type { Family } from './families/types';
+import type { Family } from './families';
 import type { HostClient } from './client';
 import type { LoadedInfo } from './protocol';
 

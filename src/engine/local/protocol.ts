@@ -5,7 +5,7 @@ import type { ModelInfo } from '../../common/result';
 import type { Task } from '../../common/tasks';
 import type { Dialect } from '../dialects';
 import type { Device, Dtype, Generation } from '../types';
-import type { Family } from './families/types';
+import type { Family } from './families';
 
 export type { Device, Dtype } from '../types';
 

@@ -9,7 +9,7 @@ import { closeMatches, findEntry } from '../registry';
 import type { Capability, Dtype } from '../types';
 import { downloadFiles, listRepoFiles, readManifest, verifyModelDir, type DownloadProgress, type HubFile } from './download/hub';
 import { FAMILIES, familyCapabilities, familyOfModelType, MODEL_TYPES } from './families';
-import type { Family } from './families/types';
+import type { Family } from './families';
 import { DTYPE_SUFFIX } from './host/dtypes';
 
 export interface ResolvedModel {

@@ -4,10 +4,10 @@ import { TASKS, usesBoxes } from '../../../common/tasks';
 import { LoupeError } from '../../../common/errors';
 import { chatInstruction, regionText } from '../../dialects/prompts';
 import type { Size } from '../../dialects/frames';
-import type { Built, BuildContext, Family, FamilyModule, Processor, Tensor } from './types';
+import type { Built, BuildContext, FamilyModule, Processor, Tensor } from './types';
 
 interface ChatOptions {
-  family: Family;
+  family: string;
   modelTypes: FamilyModule['modelTypes'];
   /** Pixels covered by one image token (Qwen2-VL: 28×28); undefined where tokens do not scale with area. */
   pixelsPerToken?: (config: Record<string, unknown>) => number;

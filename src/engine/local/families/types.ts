@@ -5,9 +5,6 @@ import type { Dialect } from '../../dialects';
 import type { Task } from '../../../common/tasks';
 import type { GenerateRequest } from '../../types';
 
-export const FAMILY_NAMES = ['florence2', 'qwen2_vl', 'idefics3'] as const;
-export type Family = (typeof FAMILY_NAMES)[number];
-
 /** Loose views of transformers.js objects: the library ships JS with JSDoc types. */
 export interface Tensor {
   dims: number[];
@@ -58,7 +55,8 @@ export interface Model {
 }
 
 export interface FamilyModule {
-  family: Family;
+  /** Its key in FAMILIES (families/index.ts). */
+  family: string;
   /** transformers.js `model_type`s this family loads, each with the box dialect its models write by default. */
   modelTypes: Readonly<Record<string, Dialect>>;
   /** transformers.js class that loads the model (`from_pretrained`). */

@@ -182,7 +182,7 @@ function contextLimit(config: Record<string, unknown>): number | undefined {
 async function generate(req: GenerateRequest): Promise<Generation> {
   const m = models.get(req.key);
   if (!m) throw new LoupeError('not-loaded', `model ${req.key} is not loaded`);
-  if (!familyCapabilities(m.family.family, m.req.dialect).includes(req.task)) throw new LoupeError('task-unsupported', `${m.req.info.id} cannot run @task ${req.task}`);
+  if (!familyCapabilities(m.req.family, m.req.dialect).includes(req.task)) throw new LoupeError('task-unsupported', `${m.req.info.id} cannot run @task ${req.task}`);
   const tf = await transformers();
   const t0 = now();
   const limits = m.family.imageLimits(req.maxImageTokens, m.processor.image_processor?.config ?? {});
