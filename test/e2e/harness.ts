@@ -310,6 +310,12 @@ export async function openFile(page: Page, relPath: string): Promise<void> {
  */
 export async function openFileFromExplorer(page: Page, name: string): Promise<void> {
   await dismissQuickInput(page);
+  // A context menu left open by an earlier step would swallow the click.
+  const menu = page.locator('.context-view .monaco-menu');
+  if (await menu.isVisible()) {
+    await page.keyboard.press('Escape');
+    await menu.waitFor({ state: 'hidden', timeout: 5000 }).catch(() => undefined);
+  }
   const row = page.locator('.explorer-folders-view .monaco-list-row', { has: page.locator('.label-name', { hasText: new RegExp(`^${escapeRe(name)}$`) }) });
   await row.first().waitFor({ state: 'visible', timeout: WAIT_MS });
   await row.first().click();
