@@ -56,3 +56,25 @@ test('the grammar scopes directives, paths, numbers and region literals', () => 
   assert.ok(rx('escape').test('@@literal'));
   assert.equal(rx('unknown').exec('@foo bar')![1], '@foo');
 });
+
+test('the VS Code serializer keeps keys it does not know, on every level, and an empty file opens as a new notebook', () => {
+  const { api, reg } = fakeVscode();
+  const req = createRequire(join(root, 'dist', 'extension.js'));
+  // A fresh copy of the bundle, bound to this test's fake vscode.
+  delete req.cache[join(root, 'dist', 'extension.js')];
+  withFakeVscode(api, () => {
+    req(join(root, 'dist', 'extension.js')).activate({ subscriptions: [], extensionPath: root, extensionUri: { fsPath: root }, globalStorageUri: { fsPath: '/tmp/loupe-test-storage' } });
+  });
+  const serializer = reg.serializers[0]!.serializer as { deserializeNotebook(b: Uint8Array): unknown; serializeNotebook(d: unknown): Uint8Array };
+  const nb = {
+    loupe: 1,
+    metadata: { a: 1 },
+    cells: [{ kind: 'code', language: 'loupe', source: '@image a.png', metadata: { m: 2 }, outputs: [{ items: [{ mime: 'text/plain', text: 'hi', encoding: 'utf-8' }], metadata: { o: 3 }, renderer: 'x' }], id: 'c1' }],
+    future: { plan: true },
+  };
+  const bytes = new TextEncoder().encode(JSON.stringify(nb, null, 2) + '\n');
+  const back = JSON.parse(new TextDecoder().decode(serializer.serializeNotebook(serializer.deserializeNotebook(bytes))));
+  assert.deepEqual(back, nb);
+  const empty = serializer.deserializeNotebook(new Uint8Array()) as { cells: unknown[] };
+  assert.deepEqual(empty.cells, []);
+});

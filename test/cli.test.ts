@@ -160,7 +160,12 @@ test('loupe models lists the registry with sizes and download state; --download 
   assert.match(text.stdout, /florence-2-base \(default\) {2}not downloaded\n.*\n {2}tasks: caption, .*\n {2}sizes: fp32 1\.1 GB, fp16 540\.0 MB/);
   const d = await cli(['models', '--download', 'florence-2-base', '--offline']);
   assert.equal(d.code, 1);
-  assert.match(d.stderr, /not downloaded and downloads are off/);
+  assert.match(d.stderr, /not downloaded, and downloads are off/);
+  // A CLI user is told the CLI's way to work offline, not a VS Code setting.
+  assert.match(d.stderr, /--offline/);
+  assert.match(d.stderr, /--alias/);
+  assert.match(d.stderr, /LOUPE_MODELS_DIR/);
+  assert.doesNotMatch(d.stderr, /loupe\.allowDownloads/);
 });
 
 test('loupe export: ipynb valid against nbformat 4.5; md links resolve; json has hashes and models', { timeout: 60_000 }, async () => {
@@ -300,6 +305,7 @@ test('argument parser and progress lines', () => {
     offline: true,
     aliases: { a: 'b', c: 'd' },
     verbose: false,
+    hostTimeoutSeconds: 120,
   });
   assert.deepEqual(parseCliArgs(['export', 'a.loupe', '--export', 'ipynb']), { command: 'export', notebook: 'a.loupe', export: 'ipynb', out: undefined });
   assert.deepEqual(parseCliArgs(['models', '--download', 'qwen2-vl-2b']), { command: 'models', download: 'qwen2-vl-2b', dtype: 'auto', json: false, offline: false });

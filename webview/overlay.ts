@@ -1,7 +1,7 @@
 // One image's regions as an SVG layer in original-image pixels (viewBox = natural size), plus HTML label chips.
 // Because the SVG and the chips are sized to the image, zoom and pan move them with it for free.
 import { labelColor, PALETTE } from '../src/common/colors';
-import { coordsText, regionBounds, regionName, regionShape } from '../src/common/regions';
+import { coordsText, regionBounds, regionInImage, regionName, regionShape } from '../src/common/regions';
 import type { Region } from '../src/common/result';
 import { el, svgEl } from './dom';
 
@@ -70,8 +70,9 @@ export function buildOverlay(doc: Document, refs: RegionRef[], width: number, he
   const ordered = readingOrder(refs);
   const lazy = ordered.length > MANY_LABELS;
   ordered.forEach((ref, n) => {
-    const r = ref.region;
-    const shape = shapeOf(doc, r);
+    // Drawn inside the image only, whatever the coordinates say.
+    const r = regionInImage(ref.region, width, height);
+    const shape = r && shapeOf(doc, r);
     if (!shape) return;
     shape.setAttribute('class', `${shape.getAttribute('class') ?? ''} loupe-region ${colorClass(r.label)}`.trim());
     shape.dataset.region = String(ref.id);

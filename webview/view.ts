@@ -1,5 +1,6 @@
 // One output's view: toolbar, images (single or compared), answer text, and the links between regions and text.
 // Built once per output id and updated in place while the result streams.
+import { modelLabel } from '../src/common/labels';
 import { coordsText } from '../src/common/regions';
 import { allRegions, type LoupeResult, type Region } from '../src/common/result';
 import type { AskAboutRegionMessage, RendererMessage } from '../src/common/renderer-messages';
@@ -93,10 +94,12 @@ export class ResultView {
   update(r: LoupeResult): void {
     this.root.dataset.status = r.status;
     this.root.setAttribute('aria-busy', String(r.status === 'running'));
-    this.statusBox.textContent = r.status === 'running' ? 'Generating…' : '';
+    // Which model answered: the cell may have named none (a default ran), and the status bar shows only the last.
+    const models = [...new Set(r.runs.map((x) => modelLabel(x.model)).filter(Boolean))];
+    this.statusBox.textContent = [r.status === 'running' ? 'Generating…' : '', models.length ? `${models.length > 1 ? 'Models' : 'Model'}: ${models.join(', ')}` : ''].filter(Boolean).join(' · ');
     this.updateImages(r);
     this.updateAnswer(r);
-    const messages = [...r.warnings, ...r.runs.flatMap((x) => x.warnings)].map((w) => el(this.doc, 'div', 'loupe-warning', `⚠ ${w}`));
+    const messages = [...(r.notes ?? []).map((n) => el(this.doc, 'div', 'loupe-note', n)), ...[...r.warnings, ...r.runs.flatMap((x) => x.warnings)].map((w) => el(this.doc, 'div', 'loupe-warning', `⚠ ${w}`))];
     if (r.error) messages.push(el(this.doc, 'div', 'loupe-error', r.error));
     this.messages.replaceChildren(...messages);
     const hasRegions = this.regions.length > 0;

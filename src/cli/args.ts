@@ -25,6 +25,8 @@ export interface RunArgs {
   /** `FROM=TO`: cells (and the default) asking for model FROM use model TO. */
   aliases: Record<string, string>;
   verbose: boolean;
+  /** Seconds the model host may send nothing before it is restarted and the cell fails (0: wait forever). */
+  hostTimeoutSeconds: number;
 }
 
 export interface ExportArgs {
@@ -54,6 +56,7 @@ export const USAGE = `Usage:
                                            (default: the notebook itself)
       --offline                            never download; use downloaded models and local folders only
       --alias <from=to>                    run cells that ask for model <from> on model <to> (repeatable)
+      --host-timeout <seconds>             restart a model host that sends nothing for this long (default: ${DEFAULTS.hostTimeoutSeconds}; 0: never)
       --verbose                            show the model host's log on stderr
   loupe export <notebook.loupe> --export <${EXPORT_FORMATS.join('|')}> [--out <path>]
                                            convert without running
@@ -90,7 +93,7 @@ export function parseCliArgs(argv: string[]): CliArgs {
   const { values: v, positionals } = parsed;
   if (v.help) return { command: 'help', topic: command };
   const allowed: Record<string, string[]> = {
-    run: ['model', 'device', 'dtype', 'export', 'out', 'offline', 'alias', 'verbose'],
+    run: ['model', 'device', 'dtype', 'export', 'out', 'offline', 'alias', 'verbose', 'host-timeout'],
     export: ['export', 'out'],
     models: ['download', 'dtype', 'json', 'offline'],
   };
@@ -117,6 +120,8 @@ export function parseCliArgs(argv: string[]): CliArgs {
     aliases[m[1]!.trim()] = m[2]!.trim();
   }
   if (v.model === '') throw new UsageError('--model needs a model id, org/name or folder');
+  const timeout = v['host-timeout'] === undefined ? DEFAULTS.hostTimeoutSeconds : Number(v['host-timeout']);
+  if (!Number.isFinite(timeout) || timeout < 0) throw new UsageError(`--host-timeout takes seconds (a number ≥ 0); got "${v['host-timeout']}"`);
   return {
     command: 'run',
     notebook,
@@ -128,6 +133,7 @@ export function parseCliArgs(argv: string[]): CliArgs {
     offline: v.offline ?? false,
     aliases,
     verbose: v.verbose ?? false,
+    hostTimeoutSeconds: timeout,
   };
 }
 
@@ -140,6 +146,7 @@ const OPTIONS = {
   offline: { type: 'boolean' },
   alias: { type: 'string', multiple: true },
   verbose: { type: 'boolean' },
+  'host-timeout': { type: 'string' },
   download: { type: 'string' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },

@@ -56,11 +56,15 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
 if (typeof require !== 'undefined' && require.main === module) {
   const abort = new AbortController();
   let interrupts = 0;
-  process.on('SIGINT', () => {
-    if (++interrupts > 1) process.exit(130);
-    process.stderr.write('\nloupe: interrupting (Ctrl+C again to quit now)…\n');
-    abort.abort();
-  });
+  // SIGINT (Ctrl+C) and SIGTERM (timeout, kill) stop the running cell; what finished is already on disk. A second
+  // signal quits at once.
+  const onSignal = (signal: 'SIGINT' | 'SIGTERM') => {
+    if (++interrupts > 1) process.exit(signal === 'SIGINT' ? 130 : 143);
+    process.stderr.write(`\nloupe: ${signal === 'SIGINT' ? 'interrupted' : 'terminated'}: stopping the running cell (${signal === 'SIGINT' ? 'Ctrl+C' : 'the signal'} again to quit now)…\n`);
+    abort.abort(signal);
+  };
+  process.on('SIGINT', () => onSignal('SIGINT'));
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
   main(process.argv.slice(2), {
     stdout: process.stdout,
     stderr: process.stderr,

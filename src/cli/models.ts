@@ -8,7 +8,7 @@ import { REGISTRY, type RegistryEntry } from '../engine/registry';
 import { resolveModel } from '../engine/local/resolve';
 import type { ModelsArgs } from './args';
 import { DownloadBar } from './progress';
-import { modelsDir, type CliIO } from './run';
+import { modelsDir, offlineHint, type CliIO } from './run';
 
 export interface ModelStatus {
   id: string;
@@ -58,6 +58,7 @@ export async function modelsCommand(a: ModelsArgs, io: CliIO): Promise<number> {
         endpoint: resolveEndpoint(undefined, io.env),
         token: resolveToken(undefined, io.env),
         dtype: a.dtype,
+        offlineHint: offlineHint(io.env),
         signal: io.signal,
         onProgress: (p) => bar.update(p),
       });

@@ -3,7 +3,7 @@
 import { mainModel, runTotals, type LoupeResult } from '../common/result';
 import { formatBytes } from '../engine/local/download/errors';
 import type { PrepareProgress as DownloadProgress } from '../engine/types';
-import { modelLabel } from '../core/export/common';
+import { modelLabel } from '../common/labels';
 
 export interface Stream {
   write(s: string): unknown;

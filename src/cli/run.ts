@@ -1,16 +1,17 @@
 // `loupe run`: executes a notebook's code cells with the same Kernel, EnginePromptRunner and model host as
 // VS Code, writes the outputs into the notebook (or --out), and exports it on request.
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { DEFAULTS } from '../common/defaults';
 import { LoupeError } from '../common/errors';
 import { ERROR_MIME, RESULT_MIME, readResult, type LoupeResult } from '../common/result';
 import { exportNotebook, type ExportFormat } from '../core/export';
-import { Kernel, type KernelCell, type PromptRunner } from '../core/kernel/kernel';
+import { Kernel, type KernelCell } from '../core/kernel/kernel';
 import type { OutputSpec } from '../core/kernel/outputs';
 import { EnginePromptRunner } from '../core/kernel/runner';
-import { encodeItem, parseNotebook, serializeNotebook, type JsonObject, type StoredNotebook, type StoredOutput } from '../core/notebook/format';
+import { encodeItem, parseNotebook, type JsonObject, type StoredNotebook, type StoredOutput } from '../core/notebook/format';
+import { checkWritable } from '../core/notebook/write';
 import { HostClient } from '../engine/local/client';
 import { resolveEndpoint, resolveToken } from '../engine/local/download/hub';
 import { LocalEngine, type LocalSettings } from '../engine/local/engine';
@@ -18,6 +19,7 @@ import { isLocalRef } from '../engine/local/resolve';
 import { findEntry } from '../engine/registry';
 import type { RunArgs } from './args';
 import { DownloadBar, formatCellLine, formatSeconds, type Stream } from './progress';
+import { NotebookSaver } from './save';
 
 export interface CliIO {
   stdout: Stream;
@@ -26,7 +28,7 @@ export interface CliIO {
   cwd: string;
   /** dist/host.js, next to dist/cli.js. */
   hostScript: string;
-  /** Signalled on Ctrl+C: running cells are interrupted, the notebook is still written. */
+  /** Signalled on SIGINT or SIGTERM (the reason names it): the running cell stops, finished results stay written. */
   signal?: AbortSignal;
 }
 
@@ -57,15 +59,11 @@ export async function readNotebook(path: string): Promise<StoredNotebook> {
     bytes = await readFile(path);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw code === 'ENOENT' ? new LoupeError('usage', `notebook not found: ${path}`) : new LoupeError('notebook-format', `cannot read ${path}: ${(e as Error).message}`);
+    if (code === 'ENOENT') throw new LoupeError('usage', `notebook not found: ${path}`);
+    if (code === 'EISDIR') throw new LoupeError('usage', `${path} is a folder: give the path of a .loupe notebook`);
+    throw new LoupeError('notebook-format', `cannot read ${path}: ${(e as Error).message}`);
   }
   return parseNotebook(bytes, basename(path));
-}
-
-async function writeAtomic(path: string, data: Uint8Array): Promise<void> {
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
-  await writeFile(tmp, data);
-  await rename(tmp, path);
 }
 
 function toStored(o: OutputSpec): StoredOutput {
@@ -80,7 +78,8 @@ function readOutputs(outputs: OutputSpec[]): { result?: LoupeResult; error?: str
   let error: string | undefined;
   for (const it of outputs.flatMap((o) => o.items)) {
     try {
-      if (it.mime === RESULT_MIME) result = readResult(JSON.parse(new TextDecoder().decode(it.data))) ?? result; else if (it.mime === ERROR_MIME) {
+      if (it.mime === RESULT_MIME) result = readResult(JSON.parse(new TextDecoder().decode(it.data))) ?? result;
+      else if (it.mime === ERROR_MIME) {
         const v = JSON.parse(new TextDecoder().decode(it.data)) as { name?: string; message?: string };
         error ??= `${v.name ? v.name + ': ' : ''}${v.message ?? ''}`;
       }
@@ -98,13 +97,29 @@ const rel = (cwd: string, p: string) => {
   return r && !r.startsWith('..') && !isAbsolute(r) ? r : p;
 };
 
+/** Exit status after an interrupt: 128 + the signal's number, as shells report it. */
+const SIGNAL_EXIT: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
+
+/** What `--offline` and missing models tell a CLI user (not the VS Code setting). */
+export function offlineHint(env: NodeJS.ProcessEnv): string {
+  return `Without network, loupe run --offline uses downloaded models only: download it first (loupe models --download <id>), put it in $LOUPE_MODELS_DIR (now ${modelsDir(env)}), or run it on a local folder with --alias <id>=./path/to/model.`;
+}
+
 export async function runCommand(a: RunArgs, io: CliIO): Promise<number> {
   const nbPath = resolve(io.cwd, a.notebook);
   const nb = await readNotebook(nbPath);
   const baseDir = dirname(nbPath);
+  // Where results go: the notebook itself (merged with edits made meanwhile), or --out when there is no export.
+  const target = a.export || !a.out ? nbPath : resolve(io.cwd, a.out);
+  const exportOut = a.export && a.out ? resolve(io.cwd, a.out) : undefined;
+  // Bad output paths are refused before anything runs.
+  await checkWritable(target, target === nbPath ? 'the notebook' : '--out');
+  if (exportOut) await checkWritable(exportOut, '--out');
+
   const aliases = new Map(Object.entries(a.aliases).map(([from, to]) => [modelKey(from), cliModelRef(to, io.cwd)]));
+  // `--alias`: every model reference (a cell's @model and the defaults) may be swapped for another, e.g. a local folder.
   const mapModel = (ref: string) => aliases.get(modelKey(ref)) ?? ref;
-  const defaultModel = mapModel(a.model ? cliModelRef(a.model, io.cwd) : DEFAULTS.model);
+  const defaultModel = a.model ? cliModelRef(a.model, io.cwd) : DEFAULTS.model;
   const local: LocalSettings = {
     device: a.device,
     dtype: a.dtype,
@@ -112,13 +127,27 @@ export async function runCommand(a: RunArgs, io: CliIO): Promise<number> {
     endpoint: resolveEndpoint(undefined, io.env),
     token: resolveToken(undefined, io.env),
     modelsDir: modelsDir(io.env),
+    offlineHint: offlineHint(io.env),
   };
-  const client = new HostClient({ script: io.hostScript, idleUnloadMs: 0, onLog: a.verbose ? (line) => io.stderr.write(`[host] ${line}\n`) : undefined });
+  const client = new HostClient({
+    script: io.hostScript,
+    idleUnloadMs: 0,
+    timeoutMs: a.hostTimeoutSeconds * 1000,
+    timeoutSetting: '--host-timeout',
+    onLog: a.verbose ? (line) => io.stderr.write(`[host] ${line}\n`) : undefined,
+  });
   const engine = new LocalEngine(client, () => local);
   const interrupt = new AbortController();
   const runner = new EnginePromptRunner({
-    engines: { pick: (ref) => ({ engine, ref }) },
-    settings: () => ({ defaultModel, maxImageTokens: DEFAULTS.maxImageTokens, maxImagePixels: DEFAULTS.maxImagePixels }),
+    engines: { pick: (ref) => ({ engine, ref: mapModel(ref) }) },
+    settings: () => ({
+      defaultModel,
+      // --model is the model for every cell without @model; without it, each task's default.
+      defaultModels: a.model ? {} : DEFAULTS.taskModels,
+      maxImageTokens: DEFAULTS.maxImageTokens,
+      maxImagePixels: DEFAULTS.maxImagePixels,
+      offline: a.offline,
+    }),
     withProgress: async (label, fn) => {
       const bar = new DownloadBar(io.stderr, label.replace(/^Loupe: preparing /, 'downloading '));
       try {
@@ -128,21 +157,22 @@ export async function runCommand(a: RunArgs, io: CliIO): Promise<number> {
       }
     },
   });
-  // `--alias`: a cell's @model (and the default) may be swapped for another model, e.g. a local fixture.
-  const prompts: PromptRunner = aliases.size ? { run: (cell, ctx) => runner.run({ ...cell, model: cell.model === undefined ? undefined : mapModel(cell.model) }, ctx) } : runner;
-  const kernel = new Kernel({ isTrusted: () => true, maxImagePixels: () => DEFAULTS.maxImagePixels, prompts });
+  const kernel = new Kernel({ isTrusted: () => true, maxImagePixels: () => DEFAULTS.maxImagePixels, offline: () => a.offline, prompts: runner });
+  const saver = new NotebookSaver(nb, target, target === nbPath, { say: (m) => io.stderr.write(`loupe: ${m}\n`) });
 
-  const code = nb.cells.map((c, i) => ({ cell: c, index: i + 1 })).filter((x) => x.cell.kind === 'code');
+  const code = nb.cells.map((c, i) => ({ cell: c, i })).filter((x) => x.cell.kind === 'code');
   io.stderr.write(`loupe: running ${rel(io.cwd, nbPath)}: ${code.length} code cell${code.length === 1 ? '' : 's'}, default model ${defaultModel}, device ${a.device}, dtype ${a.dtype}${a.offline ? ', offline' : ''}\n`);
   const t0 = Date.now();
   let failed = 0;
+  let skipped = 0;
+  let saves: Promise<void> = Promise.resolve();
   const onAbort = () => {
     interrupt.abort();
     kernel.interrupt(nbPath);
   };
   io.signal?.addEventListener('abort', onAbort, { once: true });
   try {
-    const cells: KernelCell[] = code.map(({ cell, index }) => ({
+    const cells: KernelCell[] = code.map(({ cell, i }) => ({
       notebook: nbPath,
       baseDir,
       source: cell.source,
@@ -161,14 +191,15 @@ export async function runCommand(a: RunArgs, io: CliIO): Promise<number> {
           end(success: boolean | undefined) {
             const ms = Date.now() - started;
             if (success === undefined) {
-              io.stderr.write(`cell ${index}  SKIP  interrupted\n`);
-              failed++;
+              io.stderr.write(`cell ${i + 1}  SKIP  interrupted\n`);
+              skipped++;
               return;
             }
-            cell.outputs = last.map(toStored);
             const { result, error } = readOutputs(last);
             if (!success) failed++;
-            io.stderr.write(formatCellLine(index, success, ms, result, error) + '\n');
+            io.stderr.write(formatCellLine(i + 1, success, ms, result, error) + '\n');
+            // Each finished cell is on disk before the next one runs: an interrupted run keeps what it finished.
+            saves = saver.record(i, last.map(toStored));
           },
         };
       },
@@ -178,17 +209,17 @@ export async function runCommand(a: RunArgs, io: CliIO): Promise<number> {
     io.signal?.removeEventListener('abort', onAbort);
     engine.dispose();
   }
-
-  const bytes = serializeNotebook(nb);
-  const notebookOut = a.export ? nbPath : resolve(io.cwd, a.out ?? a.notebook);
-  await writeAtomic(notebookOut, bytes);
-  const ran = code.length;
-  io.stderr.write(`loupe: ${ran} cell${ran === 1 ? '' : 's'} ran, ${failed} failed, ${formatSeconds(Date.now() - t0)}; wrote ${rel(io.cwd, notebookOut)}\n`);
-  if (a.export) {
-    const exported = await exportTo(nb, a.export, notebookOut, a.out ? resolve(io.cwd, a.out) : undefined);
+  await saves;
+  if (!code.length) await saver.save();
+  const ran = code.length - skipped;
+  io.stderr.write(`loupe: ${ran} cell${ran === 1 ? '' : 's'} ran, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}, ${formatSeconds(Date.now() - t0)}; wrote ${rel(io.cwd, saver.written)}\n`);
+  const signal = io.signal?.aborted ? String(io.signal.reason ?? 'SIGINT') : undefined;
+  if (a.export && !signal) {
+    const exported = await exportTo(saver.current(), a.export, nbPath, exportOut);
     io.stderr.write(`loupe: exported ${rel(io.cwd, exported)}\n`);
     io.stdout.write(exported + '\n');
   }
+  if (signal) return SIGNAL_EXIT[signal] ?? 130;
   return failed ? 1 : 0;
 }
 

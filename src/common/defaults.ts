@@ -1,8 +1,12 @@
 // Defaults in one place: settings (package.json's defaults are checked against these by a test), the CLI and
 // the engine all read them.
 
+import type { Task } from './tasks';
+
 export const DEFAULTS: {
   readonly model: string;
+  readonly taskModels: Readonly<Partial<Record<Task, string>>>;
+  readonly hostTimeoutSeconds: number;
   readonly maxImageTokens: number;
   readonly maxImagePixels: number;
   readonly displayMaxSide: number;
@@ -14,6 +18,13 @@ export const DEFAULTS: {
 } = {
   /** Model for cells without `@model` (a registry id). */
   model: 'florence-2-base',
+  /**
+   * Models for cells without `@model`, by task, before `model`: a plain question needs a chat model (Florence-2
+   * answers no free questions).
+   */
+  taskModels: { ask: 'qwen2-vl-2b' },
+  /** Seconds the model host may send nothing (no token, progress or heartbeat) before it is restarted. */
+  hostTimeoutSeconds: 120,
   /** Most image tokens one image may cost (Qwen2-VL: one per 28×28 pixels). */
   maxImageTokens: 1280,
   /** Largest image decoded, in pixels, checked from the header. */

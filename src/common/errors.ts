@@ -22,6 +22,7 @@ export const ERROR_TITLES = {
   'not-loaded': 'Model not loaded',
   // The model host process.
   'host-crashed': 'Model host stopped',
+  'host-timeout': 'Model host not responding',
   cancelled: 'Interrupted',
   // Downloads.
   network: 'Model not available offline',

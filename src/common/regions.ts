@@ -37,6 +37,29 @@ export function regionShape(r: Region): Shape | undefined {
   return undefined;
 }
 
+/**
+ * A box [x1, y1, x2, y2] against an image of width × height: clamped to it when it reaches outside, undefined
+ * when nothing of it is inside.
+ */
+export function clampBox(box: readonly number[], width: number, height: number): { box: [number, number, number, number]; clamped: boolean } | undefined {
+  const [x1, y1, x2, y2] = box as [number, number, number, number];
+  if (x1 >= width || y1 >= height || x2 <= 0 || y2 <= 0) return undefined;
+  const out: [number, number, number, number] = [Math.max(0, x1), Math.max(0, y1), Math.min(width, x2), Math.min(height, y2)];
+  return { box: out, clamped: out.some((v, i) => v !== box[i]) };
+}
+
+/** A region with its coordinates clamped to the image (for drawing), or undefined when none of it is inside. */
+export function regionInImage(r: Region, width: number, height: number): Region | undefined {
+  if (!(width > 0 && height > 0)) return r;
+  if (r.kind === 'box') {
+    const c = clampBox(r.coords, width, height);
+    return c ? (c.clamped ? { ...r, coords: c.box } : r) : undefined;
+  }
+  const inside = r.coords.some((v, i) => (i % 2 === 0 ? v >= 0 && v <= width : v >= 0 && v <= height));
+  if (!inside) return undefined;
+  return { ...r, coords: r.coords.map((v, i) => Math.min(i % 2 === 0 ? width : height, Math.max(0, v))) };
+}
+
 /** Where a region's label goes: its top-left corner. */
 export function labelAnchor(r: Region): [number, number] {
   const [x1, y1] = regionBounds(r);

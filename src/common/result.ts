@@ -101,6 +101,8 @@ export interface LoupeResult {
   timings: Record<string, number>;
   /** About the cell as a whole; each run has its own. */
   warnings: string[];
+  /** What the user should know that is not a problem (which model ran when the cell named none). */
+  notes?: string[];
   error?: string;
 }
 

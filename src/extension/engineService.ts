@@ -10,6 +10,7 @@ import { formatBytes, resolveEndpoint, resolveToken } from '../engine/local/down
 import { LocalEngine, type LocalSettings } from '../engine/local/engine';
 import { resolveModel, type CustomModel } from '../engine/local/resolve';
 import { REGISTRY } from '../engine/registry';
+import type { Task } from '../common/tasks';
 import type { Device, Dtype, LoadedModel, PrepareProgress } from '../engine/types';
 import { PROVIDER_NAMES, statusText } from './statusText';
 
@@ -29,6 +30,8 @@ export class EngineService implements vscode.Disposable {
       script: join(context.extensionPath, 'dist', 'host.js'),
       env: { LOUPE_CACHE_DIR: join(storage, 'cache') },
       idleUnloadMs: this.cfg().get<number>('unloadAfterMinutes', DEFAULTS.unloadAfterMinutes) * 60_000,
+      timeoutMs: () => this.cfg().get<number>('hostTimeoutSeconds', DEFAULTS.hostTimeoutSeconds) * 1000,
+      timeoutSetting: 'setting loupe.hostTimeoutSeconds',
       onLog: (line) => log.info(`[host] ${line}`),
       onExit: (reason) => {
         log.warn(reason);
@@ -70,6 +73,7 @@ export class EngineService implements vscode.Disposable {
     const c = this.cfg();
     return {
       defaultModel: c.get<string>('defaultModel', DEFAULTS.model),
+      defaultModels: c.get<Partial<Record<Task, string>>>('defaultModels', DEFAULTS.taskModels),
       maxImageTokens: c.get<number>('maxImageTokens', DEFAULTS.maxImageTokens),
       maxImagePixels: c.get<number>('maxImagePixels', DEFAULTS.maxImagePixels),
     };
@@ -133,15 +137,17 @@ export class EngineService implements vscode.Disposable {
 
   private async selectModel(): Promise<void> {
     type Item = vscode.QuickPickItem & { id?: string; action?: 'folder' | 'repo' };
-    const current = this.runnerSettings().defaultModel;
+    const { defaultModel: current, defaultModels = {} } = this.runnerSettings();
+    // Which tasks each model is the default for (loupe.defaultModels), so the picker shows the whole picture.
+    const defaultFor = (id: string) => Object.entries(defaultModels).filter(([, m]) => m === id).map(([t]) => t);
     const items: Item[] = REGISTRY.map((e) => ({
       id: e.id,
       label: `${e.id === current ? '$(check) ' : ''}${e.name}`,
-      description: `${e.id} · ${e.licence}`,
+      description: `${e.id} · ${e.licence}${e.id === current ? ' · default' : ''}${defaultFor(e.id).length ? ` · default for @task ${defaultFor(e.id).join(', ')}` : ''}`,
       detail: `${e.description} Tasks: ${e.capabilities.join(', ')}. Size: ${Object.entries(e.sizes).map(([d, b]) => `${d} ≈ ${formatBytes(b!)}`).join(', ')}`,
     }));
     items.push({ label: '$(folder) Local model folder…', action: 'folder' }, { label: '$(cloud) Hugging Face Hub repository…', action: 'repo' });
-    const pick = await vscode.window.showQuickPick(items, { title: 'Loupe: default model', matchOnDescription: true, matchOnDetail: true });
+    const pick = await vscode.window.showQuickPick(items, { title: 'Loupe: default model (per-task defaults: setting loupe.defaultModels)', matchOnDescription: true, matchOnDetail: true });
     if (!pick) return;
     let id = pick.id;
     if (pick.action === 'folder') {

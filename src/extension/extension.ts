@@ -6,6 +6,7 @@ import { DEFAULTS } from '../common/defaults';
 import { loadSharp } from '../images/sharp';
 import { createController } from './controller';
 import { Kernel } from '../core/kernel/kernel';
+import { registerDiskChanges } from './diskChanges';
 import { registerExportCommand } from './exportCommand';
 import { registerImageCommands } from './imageCommands';
 import { registerRendererBridge } from './rendererBridge';
@@ -25,6 +26,7 @@ export function activate(context: vscode.ExtensionContext): void {
     prompts: engine.runner,
   });
   context.subscriptions.push(createController(kernel, log));
+  registerDiskChanges(context, kernel, log);
   registerImageCommands(context);
   registerExportCommand(context);
   registerRendererBridge(context, log);

@@ -1,17 +1,19 @@
 // Draws regions into a PNG (for viewers without Loupe's renderer, and for exports), with the shapes every other
 // drawing of regions uses (common/regions.ts).
 import { labelColor } from '../common/colors';
-import { labelAnchor, labelText, regionShape, shapeSvg } from '../common/regions';
+import { labelAnchor, labelText, regionInImage, regionShape, shapeSvg } from '../common/regions';
 import type { Region } from '../common/result';
 import { loadSharp } from './sharp';
 
 /** SVG of the regions of one image, in display pixels (scale = display / natural). */
 export function regionsSvg(regions: Region[], width: number, height: number, scale: number): string {
+  const natural = { width: width / scale, height: height / scale };
   const stroke = Math.max(2, Math.round(Math.min(width, height) / 300));
   const font = Math.max(11, Math.round(Math.min(width, height) / 40));
-  const parts = regions.map((r) => {
-    const shape = regionShape(r);
-    if (!shape) return '';
+  const parts = regions.map((region) => {
+    const r = regionInImage(region, natural.width, natural.height);
+    const shape = r && regionShape(r);
+    if (!r || !shape) return '';
     const c = labelColor(r.label);
     const paint = shape.kind === 'point' ? `fill="${c}" stroke="white" stroke-width="1"` : `fill="none" stroke="${c}" stroke-width="${stroke}"`;
     const svg = shapeSvg(shape, paint, stroke * 3, scale);

@@ -7,6 +7,7 @@ import { DEFAULTS } from '../common/defaults';
 import { isLoupeError, LoupeError } from '../common/errors';
 import type { DisplayImage } from '../common/result';
 import { loadSharp } from './sharp';
+import { tiffSamples } from './tiff';
 
 /** Files this large are refused before reading: no image Loupe can use needs more. */
 export const MAX_FILE_BYTES = 512 * 1024 * 1024;
@@ -19,6 +20,8 @@ export interface ImageOptions {
   maxSide?: number;
   signal?: AbortSignal;
   fetch?: typeof fetch;
+  /** No network at all: https images are refused, not fetched. */
+  offline?: boolean;
 }
 
 export interface LoadedImage {
@@ -54,6 +57,7 @@ export function resolveImagePath(source: string, baseDir?: string): string {
 /** Reads the bytes of a file path or https URL, with clear errors for every way that can fail. */
 export async function readImageBytes(source: string, opts: ImageOptions = {}): Promise<{ bytes: Buffer; path?: string }> {
   if (/^https:/i.test(source)) {
+    if (opts.offline) throw imageError(`${source} was not downloaded: this run is offline (--offline). Save the image next to the notebook and write its path.`);
     const f = opts.fetch ?? fetch;
     const signal = opts.signal ? AbortSignal.any([opts.signal, AbortSignal.timeout(URL_TIMEOUT_MS)]) : AbortSignal.timeout(URL_TIMEOUT_MS);
     let res: Response;
@@ -125,6 +129,13 @@ export async function inspectImage(bytes: Buffer, source: string, maxPixels = DE
   } catch (e) {
     const msg = String((e as Error).message);
     if (/unsupported image format/i.test(msg)) throw imageError(`${source} is not an image Loupe can read (supported: PNG, JPEG, WebP, GIF, TIFF, AVIF, HEIF, SVG)`);
+    // A readable TIFF header with samples libvips does not decode is an unsupported format, not damage.
+    const tiff = tiffSamples(bytes);
+    if (tiff && (tiff.bits > 32 || tiff.format.startsWith('complex'))) {
+      throw imageError(
+        `${source} is a TIFF of ${tiff.bits}-bit ${tiff.format} samples${tiff.pages > 1 ? ` (${tiff.pages} pages)` : ''}, a sample format Loupe cannot decode: it reads 8- and 16-bit images (and 32-bit float TIFFs). Convert it, for example to a 16-bit PNG or TIFF.`,
+      );
+    }
     throw imageError(`${source} is corrupt or truncated: ${msg}`);
   }
   if (!meta.width || !meta.height) throw imageError(`${source} has no readable size in its header`);

@@ -5,7 +5,7 @@
 // share the workbench; each saves test-results/e2e/<scenario>.png (and <scenario>-failure.png when it fails).
 // Env: LOUPE_E2E_SKIP=1 skips; LOUPE_E2E_VSIX=<path> installs that vsix; LOUPE_E2E_KEEP=1 keeps temp folders.
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Page, Request } from 'playwright-core';
@@ -382,6 +382,33 @@ test('Explorer → right-click an image → Ask About Image opens a notebook wit
     assert.ok(texts.some((t) => /^@image .*images\/chelsea\.png$/m.test(t)), 'a cell with @image …images/chelsea.png');
     await page.locator('.tabs-container .tab.active').waitFor({ timeout: 5000 });
     await screenshot(page, 'ask-about-image');
+    await closeAllEditors(page);
+  }),
+);
+
+test('the file changes on disk while a cell streams: the edit made on disk and the results both end up in the file', { timeout: 120_000, skip: SKIP }, () =>
+  scenario('merge', undefined, async (page) => {
+    await closeAllEditors(page);
+    const file = join(workspace, 'merge.loupe');
+    await openFile(page, 'merge.loupe');
+    await activeNotebook(page).locator('.monaco-list-row.code-cell-row').first().waitFor({ timeout: WAIT_MS });
+    await runAll(page);
+    await waitFor('the first cell to stream', async () => (await renderedResults(page)).some((r) => r.status === 'running' && r.answer.length > 20), WAIT_MS, 100);
+    // Another tool saves the file meanwhile: a heading added on top.
+    const onDisk = JSON.parse(readFileSync(file, 'utf8')) as { cells: { kind: string; language: string; source: string; metadata: object; outputs: unknown[] }[] };
+    onDisk.cells.unshift({ kind: 'markdown', language: 'markdown', source: '## Added on disk', metadata: {}, outputs: [] });
+    writeFileSync(`${file}.tmp`, JSON.stringify(onDisk, null, 2));
+    renameSync(`${file}.tmp`, file);
+    type Saved = { cells: { source: string; outputs: { items: { mime: string; json?: { status?: string } }[] }[] }[] };
+    const status = (c: Saved['cells'][number] | undefined) => c?.outputs.flatMap((o) => o.items).find((i) => i.mime === 'application/vnd.loupe.result+json')?.json?.status;
+    // No save by hand: once the cells finish, Loupe merges the results into the file as it is on disk.
+    await waitFor('the file to hold the heading and both results', () => {
+      const saved = JSON.parse(readFileSync(file, 'utf8')) as Saved;
+      return saved.cells[0]?.source === '## Added on disk' && status(saved.cells[1]) === 'ok' && status(saved.cells[2]) === 'ok';
+    }, 90_000, 500);
+    // The editor reloaded the merged file: the heading (a markdown cell, rendered in the webview) is there, nothing unsaved.
+    await waitFor('the editor to show the heading, with nothing unsaved', async () => (await activeNotebook(page).locator('.monaco-list-row.markdown-cell-row').count()) === 1 && (await page.locator('.tabs-container .tab.dirty', { hasText: 'merge.loupe' }).count()) === 0, 20_000);
+    await screenshot(page, 'merge');
     await closeAllEditors(page);
   }),
 );

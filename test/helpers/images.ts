@@ -67,3 +67,51 @@ export async function animatedGif(width = 40, height = 30, frames = 3): Promise<
   );
   return sharp(pngs, { join: { animated: true } }).gif().toBuffer();
 }
+
+/**
+ * A little-endian TIFF of `pages` pages, one sample per pixel of `bits`-bit IEEE floats: libvips reads 32-bit float
+ * TIFFs and refuses 64-bit ones (as a "corrupt header").
+ */
+export function floatTiff(width: number, height: number, pages = 2, bits: 32 | 64 = 64): Buffer {
+  const bytes = bits / 8;
+  const entries = 10;
+  const ifdSize = 2 + entries * 12 + 4;
+  const dataSize = width * height * bytes;
+  const pageSize = ifdSize + dataSize;
+  const buf = Buffer.alloc(8 + pages * pageSize);
+  buf.write('II', 0, 'latin1');
+  buf.writeUInt16LE(42, 2);
+  buf.writeUInt32LE(8, 4);
+  for (let p = 0; p < pages; p++) {
+    const ifd = 8 + p * pageSize;
+    const data = ifd + ifdSize;
+    let o = ifd;
+    buf.writeUInt16LE(entries, o);
+    o += 2;
+    const tag = (t: number, type: 3 | 4, value: number) => {
+      buf.writeUInt16LE(t, o);
+      buf.writeUInt16LE(type, o + 2);
+      buf.writeUInt32LE(1, o + 4);
+      if (type === 3) buf.writeUInt16LE(value, o + 8);
+      else buf.writeUInt32LE(value, o + 8);
+      o += 12;
+    };
+    // width, height, bits per sample, no compression, black is zero, strip offset, 1 sample, rows per strip, strip bytes, IEEE float
+    tag(256, 4, width);
+    tag(257, 4, height);
+    tag(258, 3, bits);
+    tag(259, 3, 1);
+    tag(262, 3, 1);
+    tag(273, 4, data);
+    tag(277, 3, 1);
+    tag(278, 4, height);
+    tag(279, 4, dataSize);
+    tag(339, 3, 3);
+    buf.writeUInt32LE(p + 1 < pages ? 8 + (p + 1) * pageSize : 0, o);
+    for (let i = 0; i < width * height; i++) {
+      if (bits === 64) buf.writeDoubleLE(i / (width * height), data + i * 8);
+      else buf.writeFloatLE(i / (width * height), data + i * 4);
+    }
+  }
+  return buf;
+}

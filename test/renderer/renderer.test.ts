@@ -392,6 +392,18 @@ test('a result written by Loupe 0.1 (schema v1) renders: fan-out answers under t
   await page.mouse.move(2, 2);
 });
 
+test('a region reaching outside the image is drawn inside it; one wholly outside is not drawn', async () => {
+  await setup();
+  const { width: w, height: h } = img.marks!;
+  const r = makeResult([img.marks!], [
+    { image: 1, label: 'edge', kind: 'box', coords: [w - 20, h - 20, w + 500, h + 500] },
+    { image: 1, label: 'away', kind: 'box', coords: [w + 10, h + 10, w + 50, h + 50] },
+  ], 'edge away');
+  await render('outside', r);
+  const shapes = await page.$$eval(`${out('outside')} .loupe-region`, (e) => e.map((x) => ['x', 'y', 'width', 'height'].map((a) => Number(x.getAttribute(a)))));
+  assert.deepEqual(shapes, [[w - 20, h - 20, 20, 20]], 'clamped to the image, and the one outside left out');
+});
+
 test('draw to ask posts the box in original-image pixels, through zoom, pan and the display scale', async () => {
   await setup();
   // Image 2 is 3000×2000 shown from a 1600×1067 copy.

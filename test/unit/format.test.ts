@@ -79,8 +79,10 @@ test('property: any notebook survives serialize → parse → serialize unchange
   );
 });
 
-test('empty file opens as an empty notebook; a BOM is accepted', () => {
-  assert.deepEqual(parseNotebook(new Uint8Array()), { loupe: 1, metadata: {}, cells: [] });
+test('an empty file is a new notebook where VS Code makes one, and an error elsewhere; a BOM is accepted', () => {
+  assert.deepEqual(parseNotebook(new Uint8Array(), 'nb', { emptyIsNew: true }), { loupe: 1, metadata: {}, cells: [] });
+  assert.throws(() => parseNotebook(new Uint8Array(), 'nb.loupe'), /nb\.loupe: the file is empty/);
+  assert.throws(() => parseNotebook(' \n', 'nb.loupe'), /the file is empty/);
   assert.equal(parseNotebook('\ufeff{"loupe":1,"cells":[]}').cells.length, 0);
 });
 
@@ -105,4 +107,34 @@ for (const [name, text, re] of bad) {
 
 test('invalid UTF-8 is refused', () => {
   assert.throws(() => parseNotebook(new Uint8Array([0x7b, 0xff, 0x7d]), 'nb'), /not valid UTF-8/);
+});
+
+test('keys this Loupe does not know survive a read and a write, on every level', () => {
+  const nb = {
+    loupe: 1,
+    metadata: { a: 1 },
+    cells: [
+      {
+        kind: 'code',
+        language: 'loupe',
+        source: '@image a.png',
+        metadata: {},
+        outputs: [{ items: [{ mime: 'text/plain', text: 'hi', encoding: 'utf-8' }], metadata: { m: 1 }, renderer: { v: 2 } }],
+        id: 'c1',
+        attachments: { x: [1, 2] },
+      },
+    ],
+    future: { plan: true },
+    authors: ['someone'],
+  };
+  const text = JSON.stringify(nb);
+  const parsed = parseNotebook(text);
+  assert.deepEqual(parsed.extra, { future: { plan: true }, authors: ['someone'] });
+  assert.deepEqual(parsed.cells[0]!.extra, { id: 'c1', attachments: { x: [1, 2] } });
+  assert.deepEqual(parsed.cells[0]!.outputs[0]!.extra, { renderer: { v: 2 } });
+  assert.deepEqual(parsed.cells[0]!.outputs[0]!.items[0]!.extra, { encoding: 'utf-8' });
+  const written = JSON.parse(new TextDecoder().decode(serializeNotebook(parsed)));
+  assert.deepEqual(written, nb, 'nothing lost, nothing added');
+  assert.deepEqual(Object.keys(written), ['loupe', 'metadata', 'cells', 'authors', 'future'], 'known keys first, the others after them, sorted');
+  assert.deepEqual(serializeNotebook(parseNotebook(serializeNotebook(parsed))), serializeNotebook(parsed), 'and then byte for byte');
 });

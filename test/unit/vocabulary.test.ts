@@ -39,6 +39,10 @@ test('package.json settings: enums and defaults come from the tables', () => {
   assert.equal(settings['loupe.maxImageTokens']!.default, DEFAULTS.maxImageTokens);
   assert.equal(settings['loupe.maxImagePixels']!.default, DEFAULTS.maxImagePixels);
   assert.equal(settings['loupe.unloadAfterMinutes']!.default, DEFAULTS.unloadAfterMinutes);
+  assert.equal(settings['loupe.hostTimeoutSeconds']!.default, DEFAULTS.hostTimeoutSeconds);
+  assert.deepEqual(settings['loupe.defaultModels']!.default, DEFAULTS.taskModels);
+  assert.deepEqual((settings['loupe.defaultModels'] as { propertyNames: { enum: string[] } }).propertyNames.enum, [...TASKS]);
+  for (const m of Object.values(DEFAULTS.taskModels)) assert.ok(REGISTRY.some((e) => e.id === m), `default model ${m} is a registry model`);
   for (const e of REGISTRY) assert.ok(settings['loupe.defaultModel']!.markdownDescription!.includes(`\`${e.id}\``), `defaultModel names ${e.id}`);
   for (const d of DIALECTS) assert.ok(settings['loupe.customModels']!.markdownDescription!.includes(`\`${d}\``), `customModels explains dialect ${d}`);
   assert.ok(REGISTRY.some((e) => e.id === DEFAULTS.model), 'the default model is a registry model');

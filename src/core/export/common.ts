@@ -1,6 +1,7 @@
 // What the exporters read from a stored notebook: cells, Loupe results, errors and fallbacks.
 // Pure TypeScript (no `vscode`): used by the VS Code export command and the CLI.
-import { ERROR_MIME, RESULT_MIME, mainModel, readResult, runTotals, type LoupeResult, type ModelInfo, type Run } from '../../common/result';
+import { modelLabel } from '../../common/labels';
+import { ERROR_MIME, RESULT_MIME, mainModel, readResult, runTotals, type LoupeResult, type Run } from '../../common/result';
 import { decodeItem, type StoredCell, type StoredNotebook } from '../notebook/format';
 
 export type ExportFormat = 'html' | 'md' | 'ipynb' | 'json';
@@ -93,25 +94,34 @@ export function markdownText(s: string): string {
     .join('\n\n');
 }
 
-export function dtypeLabel(dtype: ModelInfo['dtype']): string | undefined {
-  if (dtype === undefined) return undefined;
-  if (typeof dtype === 'string') return dtype;
-  const values = [...new Set(Object.values(dtype))];
-  return values.length === 1 ? values[0] : Object.entries(dtype).map(([k, v]) => `${k}: ${v}`).join(', ');
+/** Text outputs longer than this are cut in HTML and Markdown exports (the export says so). */
+export const MAX_TEXT_BYTES = 1024 * 1024;
+/** Images of other outputs larger than this are left out of HTML and Markdown exports (the export says so). */
+export const MAX_IMAGE_BYTES = 8 * 1024 * 1024;
+const PAGE_IMAGES = ['image/png', 'image/jpeg', 'image/gif', 'image/webp'];
+
+/**
+ * What a page (HTML, Markdown) shows of an output that is not Loupe's: its text (cut at MAX_TEXT_BYTES), its first
+ * raster image, and a note for everything it leaves out, so nothing is dropped silently.
+ */
+export function otherOutput(items: { mime: string; data: Uint8Array }[]): { text?: string; image?: { mime: string; data: Uint8Array }; notes: string[] } {
+  const notes: string[] = [];
+  let text: string | undefined;
+  let image: { mime: string; data: Uint8Array } | undefined;
+  for (const it of items) {
+    if (it.mime === 'text/plain' && text === undefined) {
+      text = utf8.decode(it.data.subarray(0, MAX_TEXT_BYTES));
+      if (it.data.length > MAX_TEXT_BYTES) notes.push(`text output cut at ${formatSize(MAX_TEXT_BYTES)} of ${formatSize(it.data.length)}`);
+    } else if (PAGE_IMAGES.includes(it.mime) && !image) {
+      if (it.data.length > MAX_IMAGE_BYTES) notes.push(`${it.mime} output of ${formatSize(it.data.length)} left out (over ${formatSize(MAX_IMAGE_BYTES)})`);
+      else image = it;
+    } else notes.push(`${it.mime} output of ${formatSize(it.data.length)} left out (this export shows text and images only)`);
+  }
+  return { ...(text !== undefined ? { text } : {}), ...(image ? { image } : {}), notes };
 }
 
-/** Short model name: registry ids and Hub repos as written, local folders by their last segment. */
-export function modelName(model: ModelInfo): string {
-  return /[\\/]/.test(model.id) && (model.id.startsWith('.') || model.id.startsWith('/') || model.id.startsWith('~') || /^[A-Za-z]:/.test(model.id))
-    ? model.id.replace(/[\\/]+$/, '').split(/[\\/]/).pop()!
-    : model.id;
-}
-
-/** `tiny-florence2 (cpu, q4)`. */
-export function modelLabel(model: ModelInfo | undefined): string {
-  if (!model) return '';
-  const extra = [model.provider, dtypeLabel(model.dtype)].filter(Boolean);
-  return `${modelName(model)}${extra.length ? ` (${extra.join(', ')})` : ''}`;
+function formatSize(n: number): string {
+  return n >= 1024 * 1024 ? `${(n / 1024 / 1024).toFixed(1)} MB` : n >= 1024 ? `${Math.round(n / 1024)} kB` : `${n} bytes`;
 }
 
 export const FIXTURE_NOTE = 'fixture model: a generated test model with scripted answers, not a real model';

@@ -2,8 +2,9 @@
 // (viewBox = the image's natural size, so boxes in original pixels scale with the display copy), label chips,
 // answers as escaped text, light and dark styles from prefers-color-scheme, and nothing loaded from anywhere.
 import { labelColor } from '../../common/colors';
+import { modelLabel } from '../../common/labels';
 import { escapeHtml } from '../../common/markup';
-import { coordsText, labelAnchor, regionName, regionShape, shapeSvg } from '../../common/regions';
+import { coordsText, labelAnchor, regionInImage, regionName, regionShape, shapeSvg } from '../../common/regions';
 import { allRegions, mainModel, type LoupeResult, type Region, type ResultImage } from '../../common/result';
 import { parseCell } from '../cells/parser';
 import type { StoredNotebook } from '../notebook/format';
@@ -11,8 +12,8 @@ import {
   FIXTURE_NOTE,
   cellViews,
   isFixtureResult,
-  modelLabel,
   notebookTitle,
+  otherOutput,
   resultSummary,
   runHeading,
   type CellView,
@@ -113,8 +114,12 @@ function renderOutput(o: OutputView, askedRegions: Region[]): string {
     case 'error':
       return `<div class="error" role="alert"><strong>${escapeHtml(o.error.name)}</strong>${escapeHtml(o.error.message)}</div>`;
     case 'other': {
-      const text = o.items.find((i) => i.mime === 'text/plain');
-      return text ? `<pre class="other">${escapeHtml(new TextDecoder().decode(text.data))}</pre>` : '';
+      const v = otherOutput(o.items);
+      return [
+        v.text !== undefined ? `<pre class="other">${escapeHtml(v.text)}</pre>` : '',
+        v.image ? `<img class="other" src="data:${v.image.mime};base64,${Buffer.from(v.image.data).toString('base64')}" alt="an output image">` : '',
+        ...v.notes.map((n) => `<div class="note" data-left-out="true">Not in this export: ${escapeHtml(n)}.</div>`),
+      ].join('');
     }
     case 'result':
       return renderResult(o.result, o.result.kind === 'prompt' ? askedRegions : []);
@@ -144,6 +149,7 @@ function renderResult(r: LoupeResult, askedRegions: Region[]): string {
         .join('')}</ul>`,
     );
   }
+  for (const n of r.notes ?? []) parts.push(`<div class="note">${escapeHtml(n)}</div>`);
   for (const w of [...r.warnings, ...r.runs.flatMap((x) => x.warnings)]) parts.push(`<div class="warning">${escapeHtml(w)}</div>`);
   if (r.error && r.status === 'error') parts.push(`<div class="error">${escapeHtml(r.error)}</div>`);
   const model = mainModel(r);
@@ -162,9 +168,11 @@ function renderImage(img: ResultImage, regions: Region[], askedRegions: Region[]
   const shapes: string[] = [];
   const chips: string[] = [];
   const r = Math.max(W, H) / 120;
-  regions.forEach((g, i) => {
-    const shape = regionShape(g);
-    if (!shape) return;
+  // Regions are drawn inside the image only: a box reaching outside would cover the next cell of the page.
+  regions.forEach((region, i) => {
+    const g = regionInImage(region, W, H);
+    const shape = g && regionShape(g);
+    if (!g || !shape) return;
     const c = labelColor(g.label);
     const paint = shape.kind === 'point' ? `fill="${c}" stroke="#fff" stroke-width="1.5"` : `fill="none" stroke="${c}" stroke-width="2.5"`;
     shapes.push(shapeSvg(shape, `class="region" data-region="${i}" data-label="${escapeHtml(g.label)}" data-kind="${g.kind}" ${paint} vector-effect="non-scaling-stroke"`, r));
@@ -174,9 +182,10 @@ function renderImage(img: ResultImage, regions: Region[], askedRegions: Region[]
       chips.push(`<span class="chip${inside ? ' inside' : ''}" data-region="${i}" style="left:${pct(lx, W)};top:${pct(ly, H)};background:${c}" title="${escapeHtml(g.label)}">${escapeHtml(g.label)}</span>`);
     }
   });
-  for (const g of askedRegions) {
-    const shape = regionShape(g);
-    if (!shape) continue;
+  for (const asked of askedRegions) {
+    const g = regionInImage(asked, W, H);
+    const shape = g && regionShape(g);
+    if (!g || !shape) continue;
     const [x, y] = labelAnchor(g);
     shapes.unshift(
       shapeSvg(shape, 'class="asked" fill="none" stroke="#000" stroke-width="3.5" vector-effect="non-scaling-stroke" opacity="0.6"', r) +

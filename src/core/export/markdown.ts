@@ -5,7 +5,7 @@ import { allRegions, type LoupeResult } from '../../common/result';
 import { burnRegions } from '../../images/burn';
 import { loadSharp } from '../../images/sharp';
 import type { StoredNotebook } from '../notebook/format';
-import { FIXTURE_NOTE, cellViews, escapeMarkdown, imageFileName, isFixtureResult, markdownText, resultSummary, runHeading, type ExportFile, type ExportOptions } from './common';
+import { FIXTURE_NOTE, cellViews, escapeMarkdown, imageFileName, isFixtureResult, markdownText, otherOutput, resultSummary, runHeading, type ExportFile, type ExportOptions } from './common';
 
 export async function exportMarkdown(nb: StoredNotebook, opts: ExportOptions): Promise<ExportFile[]> {
   const folder = `${opts.name}_files`;
@@ -22,14 +22,21 @@ export async function exportMarkdown(nb: StoredNotebook, opts: ExportOptions): P
     }
     blocks.push(`<!-- cell ${v.index} -->\n${fence(v.cell.source, 'loupe')}`);
     let resultIndex = 0;
+    let otherIndex = 0;
     for (const o of v.outputs) {
       if (o.type === 'error') {
         blocks.push(`> **${escapeMarkdown(o.error.name)}:** ${markdownText(o.error.message).replace(/\n/g, '\n> ')}`);
         continue;
       }
       if (o.type === 'other') {
-        const text = o.items.find((i) => i.mime === 'text/plain');
-        if (text) blocks.push(fence(new TextDecoder().decode(text.data), 'text'));
+        const shown = otherOutput(o.items);
+        if (shown.text !== undefined) blocks.push(fence(shown.text, 'text'));
+        if (shown.image) {
+          const name = `cell-${v.index}-output-${++otherIndex}.${shown.image.mime.split('/')[1]}`;
+          files.push({ path: `${folder}/${name}`, data: shown.image.data });
+          blocks.push(`![an output image](${encodeURI(`${folder}/${name}`)})`);
+        }
+        for (const n of shown.notes) blocks.push(`*Not in this export: ${escapeMarkdown(n)}.*`);
         continue;
       }
       blocks.push(...(await resultBlocks(o.result, v.index, resultIndex++, folder, files)));
@@ -66,6 +73,7 @@ async function resultBlocks(r: LoupeResult, cellIndex: number, resultIndex: numb
     blocks.push(`${head ? `**${escapeMarkdown(head)}:** ` : ''}${markdownText(run.answer)}`);
   }
   if (all.length) blocks.push(all.map((g) => `- ${escapeMarkdown(regionName(g))} \`${coordsText(g)}\`${r.images.length > 1 ? ` (image ${g.image})` : ''}`).join('\n'));
+  for (const n of r.notes ?? []) blocks.push(`*${escapeMarkdown(n)}*`);
   for (const w of [...r.warnings, ...r.runs.flatMap((x) => x.warnings)]) blocks.push(`*Warning: ${escapeMarkdown(w)}*`);
   if (r.error && r.status === 'error') blocks.push(`**Error:** ${markdownText(r.error)}`);
   return blocks;

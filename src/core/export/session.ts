@@ -53,6 +53,7 @@ export interface SessionCell {
   runs: SessionRun[];
   timings: Record<string, number>;
   warnings: string[];
+  notes?: string[];
   errors: CellError[];
   fixture?: boolean;
 }
@@ -129,6 +130,7 @@ export async function sessionRecord(nb: StoredNotebook, opts: ExportOptions & { 
       })),
       timings: r?.timings ?? {},
       warnings: r?.warnings ?? [],
+      ...(r?.notes?.length ? { notes: r.notes } : {}),
       errors: [...errors, ...(r?.error && !errors.some((e) => e.message === r.error) ? [{ name: 'Error', message: r.error }] : [])],
       ...(r?.kind === 'prompt' && r.runs.some((x) => x.model?.fixture) ? { fixture: true } : {}),
     });

@@ -42,6 +42,8 @@ export interface PromptRunner {
 export interface KernelDeps {
   isTrusted(): boolean;
   maxImagePixels(): number;
+  /** No network at all: https images are refused (the CLI's --offline). */
+  offline?(): boolean;
   prompts: PromptRunner;
   now?: () => number;
 }
@@ -50,6 +52,8 @@ interface Job {
   cell: KernelCell;
   exec: CellExecution;
   abort: AbortController;
+  /** Aborted by the user's interrupt or by ours. */
+  signal: AbortSignal;
   finished: () => void;
 }
 
@@ -57,6 +61,8 @@ interface NotebookQueue {
   order: number;
   jobs: Job[];
   running: boolean;
+  /** Waiting for the queue to empty. */
+  idle?: (() => void)[];
 }
 
 export const UNTRUSTED_MESSAGE =
@@ -74,12 +80,22 @@ export class Kernel {
       const q = this.queue(cell.notebook);
       const exec = cell.createExecution();
       const abort = new AbortController();
-      // Both the user's interrupt (exec.signal) and ours end the job.
-      exec.signal.addEventListener('abort', () => abort.abort(), { once: true });
-      done.push(new Promise<void>((finished) => q.jobs.push({ cell, exec, abort, finished })));
+      // Both the user's interrupt (exec.signal) and ours end the job. AbortSignal.any adds no listener to
+      // exec.signal, which executions may share (the CLI's): a long notebook piles none up on it.
+      const signal = AbortSignal.any([exec.signal, abort.signal]);
+      done.push(new Promise<void>((finished) => q.jobs.push({ cell, exec, abort, signal, finished })));
     }
     for (const nb of new Set(cells.map((c) => c.notebook))) void this.pump(nb);
     return Promise.all(done).then(() => undefined);
+  }
+
+  /** Resolves when no cell of the notebook is running or queued. */
+  async whenIdle(notebook: string): Promise<void> {
+    for (;;) {
+      const q = this.queues.get(notebook);
+      if (!q || (!q.running && q.jobs.length === 0)) return;
+      await new Promise<void>((r) => (q.idle ??= []).push(r));
+    }
   }
 
   /** Stops the running cell and drops the queued ones of a notebook. */
@@ -106,7 +122,7 @@ export class Kernel {
       while (q.jobs.length) {
         const job = q.jobs[0]!;
         try {
-          if (job.abort.signal.aborted) job.exec.end(undefined);
+          if (job.signal.aborted) job.exec.end(undefined);
           else await this.runOne(job, ++q.order);
         } catch (e) {
           // A bug here must not wedge the queue or crash the extension host.
@@ -120,6 +136,7 @@ export class Kernel {
       }
     } finally {
       q.running = false;
+      for (const r of q.idle?.splice(0) ?? []) r();
     }
   }
 
@@ -138,8 +155,8 @@ export class Kernel {
       return;
     }
     if (isImageCell(parsed)) {
-      const ok = await this.runImageCell(parsed, cell, exec, job.abort.signal);
-      exec.end(job.abort.signal.aborted ? undefined : ok);
+      const ok = await this.runImageCell(parsed, cell, exec, job.signal);
+      exec.end(job.signal.aborted ? undefined : ok);
       return;
     }
     if (!parsed.prompt.trim() && parsed.images.length === 0) {
@@ -147,8 +164,8 @@ export class Kernel {
       exec.end(true);
       return;
     }
-    const ok = await this.deps.prompts.run(parsed, { baseDir: cell.baseDir, signal: job.abort.signal, replaceOutputs: (o) => exec.replaceOutputs(o), generating: (on) => exec.generating?.(on) });
-    exec.end(job.abort.signal.aborted ? undefined : ok);
+    const ok = await this.deps.prompts.run(parsed, { baseDir: cell.baseDir, signal: job.signal, replaceOutputs: (o) => exec.replaceOutputs(o), generating: (on) => exec.generating?.(on) });
+    exec.end(job.signal.aborted ? undefined : ok);
   }
 
   private async runImageCell(parsed: ParsedCell, cell: KernelCell, exec: CellExecution, signal: AbortSignal): Promise<boolean> {
@@ -156,7 +173,7 @@ export class Kernel {
     const t0 = now();
     const maxPixels = this.deps.maxImagePixels();
     // Images are independent: one bad file never stops the others.
-    const results = await Promise.all(parsed.images.map((img) => loadImage(img.source, { baseDir: cell.baseDir, maxPixels, signal })));
+    const results = await Promise.all(parsed.images.map((img) => loadImage(img.source, { baseDir: cell.baseDir, maxPixels, signal, offline: this.deps.offline?.() })));
     if (signal.aborted) return false;
     const output = await imageCellOutput(results, { totalMs: now() - t0 });
     await exec.replaceOutputs([output]);

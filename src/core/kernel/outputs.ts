@@ -55,6 +55,7 @@ export function altText(result: LoupeResult): string {
   if (answered.length) lines.push('');
   for (const run of answered) lines.push(result.runs.length > 1 ? `Image ${run.images.join(', ')}: ${run.answer}` : run.answer);
   for (const { region: r } of allRegions(result)) lines.push(`${r.label || r.kind} [${r.coords.map((c) => Math.round(c)).join(', ')}] (image ${r.image})`);
+  for (const n of result.notes ?? []) lines.push(n);
   for (const w of [...result.warnings, ...result.runs.flatMap((r) => r.warnings)]) lines.push(`Warning: ${w}`);
   if (result.error) lines.push(`Error: ${result.error}`);
   return lines.join('\n');

@@ -3,7 +3,9 @@
 import { describeError, LoupeError } from '../../common/errors';
 import { RESULT_MIME, RESULT_VERSION, allRegions, type LoupeResult, type ModelInfo, type Run } from '../../common/result';
 import { taskSpec, type Task } from '../../common/tasks';
+import { clampBox } from '../../common/regions';
 import { parseAnswer } from '../../engine/dialects';
+import { usesPrompt } from '../../engine/dialects/prompts';
 import { modelsFor } from '../../engine/registry';
 import type { Capability, EngineImage, EngineSet, GenerateRequest, LoadedModel, PrepareProgress } from '../../engine/types';
 import { burnRegions } from '../../images/burn';
@@ -13,8 +15,12 @@ import type { PromptContext, PromptRunner } from './kernel';
 import { errorOutput, jsonItem, resultOutput, textItem, toResultImages, type OutputSpec } from './outputs';
 
 export interface RunnerSettings {
-  /** Model for cells without `@model`. */
+  /** Model for cells without `@model`, after `defaultModels`. */
   defaultModel: string;
+  /** Models for cells without `@model`, by task (loupe.defaultModels). */
+  defaultModels?: Partial<Record<Task, string>>;
+  /** No network at all: https images are refused. */
+  offline?: boolean;
   maxImageTokens: number;
   maxImagePixels: number;
 }
@@ -73,8 +79,44 @@ export function checkTask(id: string, capabilities: readonly Capability[], task:
 
 const round = (n: number) => Math.round(n * 10) / 10;
 
+/**
+ * The cell's `@region`s against the images' sizes: wholly outside is an error that names the image's size; partly
+ * outside is clamped, with a warning. Returns the regions to use.
+ */
+export function checkRegions(cell: ParsedCell, sizes: { width: number; height: number }[], warnings: string[]): ParsedCell['regions'] {
+  return cell.regions.map((r) => {
+    const { width: w, height: h } = sizes[r.image - 1]!;
+    const text = `@region ${cell.images.length > 1 ? `${r.image} ` : ''}[${r.box.join(', ')}] (line ${r.line})`;
+    const c = clampBox(r.box, w, h);
+    if (!c) throw new LoupeError('bad-input', `${text} lies outside image ${r.image}, which is ${w}×${h} pixels: a region is in the image's pixels, x from 0 to ${w} and y from 0 to ${h}.`);
+    if (c.clamped) warnings.push(`${text} reached outside image ${r.image} (${w}×${h} pixels) and was clamped to [${c.box.map((v) => Math.round(v * 100) / 100).join(', ')}].`);
+    return { ...r, box: c.box };
+  });
+}
+
 export class EnginePromptRunner implements PromptRunner {
   constructor(private readonly deps: RunnerDeps) {}
+
+  /**
+   * The model for a cell: its `@model`, else the default for its task, else the default model; a default that
+   * cannot run the task gives way to the first registry model that can, and the result says which model ran.
+   */
+  private chooseModel(cell: ParsedCell, s: RunnerSettings, notes: string[]): string {
+    if (cell.model) return cell.model;
+    const byTask = s.defaultModels?.[cell.task];
+    const first = byTask ?? s.defaultModel;
+    const { engine, ref } = this.deps.engines.pick(first);
+    const known = engine.describe(ref);
+    if (known && !known.capabilities.includes(cell.task)) {
+      const can = modelsFor(cell.task)[0];
+      if (can) {
+        notes.push(`No @model: ${first}, the default model, cannot run @task ${cell.task}, so ${can} ran. Set a default per task (loupe.defaultModels), or write @model.`);
+        return can;
+      }
+    }
+    if (byTask) notes.push(`No @model: ran ${byTask}, the default model for @task ${cell.task}.`);
+    return first;
+  }
 
   async run(cell: ParsedCell, ctx: PromptContext): Promise<boolean> {
     const now = this.deps.now ?? Date.now;
@@ -85,19 +127,26 @@ export class EnginePromptRunner implements PromptRunner {
     let current: Run | undefined;
     try {
       checkCell(cell);
-      const { engine, ref } = this.deps.engines.pick(cell.model ?? s.defaultModel);
+      const notes: string[] = [];
+      const { engine, ref } = this.deps.engines.pick(this.chooseModel(cell, s, notes));
+      if (notes.length) result.notes = notes;
       // What the engine knows without a download is checked first: refuse before fetching gigabytes.
       const known = engine.describe(ref);
       if (known) checkTask(known.id, known.capabilities, cell.task);
       const handle = await this.deps.withProgress(`Loupe: preparing ${ref}`, (onProgress, signal) => engine.prepare(ref, { baseDir: ctx.baseDir, signal: AbortSignal.any([signal, ctx.signal]), onProgress }));
       checkTask(handle.info.id, handle.capabilities, cell.task);
       if (cell.images.length === 0 && handle.needsImage) throw new LoupeError('bad-input', `${handle.info.id} needs an image: add an @image line.`);
-      const plan = planRuns(cell, handle.capabilities.includes('multi-image'), handle.info.id);
+      if (cell.prompt.trim() && !usesPrompt(handle.dialect, cell.task)) {
+        result.warnings.push(`${handle.info.id} runs @task ${cell.task} with an instruction of its own: the prompt ("${cell.prompt.trim().slice(0, 60)}") was not used. Use @task ask to ask in your own words.`);
+      }
+      planRuns(cell, handle.capabilities.includes('multi-image'), handle.info.id);
 
-      loaded = await Promise.all(cell.images.map((img) => loadImage(img.source, { baseDir: ctx.baseDir, maxPixels: s.maxImagePixels, signal: ctx.signal })));
+      loaded = await Promise.all(cell.images.map((img) => loadImage(img.source, { baseDir: ctx.baseDir, maxPixels: s.maxImagePixels, signal: ctx.signal, offline: s.offline })));
       result.images = toResultImages(loaded);
       const bad = loaded.filter((r) => !r.ok);
       if (bad.length) throw new LoupeError('bad-image', bad.map((b) => (b.ok ? '' : b.error)).join('\n'));
+      const regions = checkRegions(cell, result.images, result.warnings);
+      const plan = planRuns({ ...cell, regions }, handle.capabilities.includes('multi-image'), handle.info.id);
       const inputs = loaded.map((r): EngineImage => {
         const img = (r as Extract<ImageResult, { ok: true }>).image;
         return img.path ? { source: img.source, path: img.path } : { source: img.source, bytes: img.bytes! };

@@ -8,15 +8,21 @@ export type JsonValue = null | boolean | number | string | JsonValue[] | { [key:
 export type JsonObject = { [key: string]: JsonValue };
 
 /** One output item as stored: JSON mimes as objects, text as text, everything else as base64. */
-export type StoredItem =
+export type StoredItem = (
   | { mime: string; json: JsonValue }
   | { mime: string; text: string }
-  | { mime: string; base64: string };
+  | { mime: string; base64: string }
+) & { extra?: JsonObject };
 
+/**
+ * `extra` on every level holds keys this Loupe does not know (written by a newer Loupe or another tool): kept as
+ * they are and written back after the known keys, so saving never loses them.
+ */
 export interface StoredOutput {
   id?: string;
   items: StoredItem[];
   metadata?: JsonObject;
+  extra?: JsonObject;
 }
 
 export interface StoredCell {
@@ -25,13 +31,31 @@ export interface StoredCell {
   source: string;
   metadata: JsonObject;
   outputs: StoredOutput[];
+  extra?: JsonObject;
 }
 
 export interface StoredNotebook {
   loupe: number;
   metadata: JsonObject;
   cells: StoredCell[];
+  extra?: JsonObject;
 }
+
+const KNOWN = {
+  notebook: ['loupe', 'metadata', 'cells'],
+  cell: ['kind', 'language', 'source', 'metadata', 'outputs'],
+  output: ['id', 'items', 'metadata'],
+  item: ['mime', 'json', 'text', 'base64'],
+};
+
+/** The keys of `o` that the format does not define, or undefined when there are none. */
+function extraKeys(o: Record<string, unknown>, known: readonly string[]): JsonObject | undefined {
+  const extra: JsonObject = {};
+  for (const [k, v] of Object.entries(o)) if (!known.includes(k) && v !== undefined) extra[k] = v as JsonValue;
+  return Object.keys(extra).length ? extra : undefined;
+}
+
+const withExtra = <T extends object>(value: T, extra: JsonObject | undefined): T => (extra ? { ...value, extra } : value);
 
 /** A .loupe file that cannot be read: says what is wrong and where (a line and column, or a JSON path). */
 export class NotebookFormatError extends LoupeError {
@@ -50,8 +74,16 @@ export function emptyNotebook(): StoredNotebook {
 
 // ---------- reading ----------
 
-/** Parses and validates a .loupe file. Empty content is a new, empty notebook. */
-export function parseNotebook(content: Uint8Array | string, name = 'notebook'): StoredNotebook {
+export interface ParseOptions {
+  /**
+   * An empty file is a new notebook (VS Code creating a file); elsewhere (the CLI) an empty file is reported,
+   * never rewritten as an empty notebook.
+   */
+  emptyIsNew?: boolean;
+}
+
+/** Parses and validates a .loupe file. */
+export function parseNotebook(content: Uint8Array | string, name = 'notebook', opts: ParseOptions = {}): StoredNotebook {
   let text: string;
   try {
     text = typeof content === 'string' ? content : new TextDecoder('utf-8', { fatal: true }).decode(content);
@@ -59,7 +91,10 @@ export function parseNotebook(content: Uint8Array | string, name = 'notebook'): 
     throw new NotebookFormatError('the file is not valid UTF-8 text', name);
   }
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-  if (text.trim() === '') return emptyNotebook();
+  if (text.trim() === '') {
+    if (opts.emptyIsNew) return emptyNotebook();
+    throw new NotebookFormatError('the file is empty: it holds no notebook (a new notebook is made by VS Code: Loupe: New Notebook)', name);
+  }
 
   let raw: unknown;
   try {
@@ -131,15 +166,16 @@ function validateNotebook(raw: unknown, name: string): StoredNotebook {
     if (!isObject(cellMeta)) fail(`${at}.metadata`, `expected an object, found ${typeName(cellMeta)}`);
     const outputs = c.outputs ?? [];
     if (!Array.isArray(outputs)) fail(`${at}.outputs`, `expected an array, found ${typeName(outputs)}`);
-    return {
+    const cell: StoredCell = {
       kind: c.kind as StoredCell['kind'],
       language: language as string,
       source: c.source as string,
       metadata: cellMeta as JsonObject,
       outputs: (outputs as unknown[]).map((o, j) => validateOutput(o, `${at}.outputs[${j}]`, fail)),
     };
+    return withExtra(cell, extraKeys(c, KNOWN.cell));
   });
-  return { loupe: version, metadata: metadata as JsonObject, cells };
+  return withExtra({ loupe: version, metadata: metadata as JsonObject, cells }, extraKeys(raw, KNOWN.notebook));
 }
 
 function validateOutput(o: unknown, at: string, fail: (path: string, msg: string) => never): StoredOutput {
@@ -152,27 +188,30 @@ function validateOutput(o: unknown, at: string, fail: (path: string, msg: string
     if (!isObject(it)) return fail(iat, `expected an item object, found ${typeName(it)}`);
     if (typeof it.mime !== 'string' || it.mime === '') fail(`${iat}.mime`, 'expected a mime type string');
     const mime = it.mime as string;
-    if ('json' in it) return { mime, json: it.json as JsonValue };
+    const extra = extraKeys(it, KNOWN.item);
+    if ('json' in it) return withExtra({ mime, json: it.json as JsonValue }, extra);
     if ('text' in it) {
       if (typeof it.text !== 'string') fail(`${iat}.text`, `expected a string, found ${typeName(it.text)}`);
-      return { mime, text: it.text as string };
+      return withExtra({ mime, text: it.text as string }, extra);
     }
     if ('base64' in it) {
       if (typeof it.base64 !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(it.base64)) fail(`${iat}.base64`, 'expected base64 data');
-      return { mime, base64: it.base64 as string };
+      return withExtra({ mime, base64: it.base64 as string }, extra);
     }
     return fail(iat, 'expected one of "json", "text" or "base64"');
   });
   const out: StoredOutput = { items };
   if (o.id !== undefined) out.id = o.id as string;
   if (o.metadata !== undefined) out.metadata = o.metadata as JsonObject;
-  return out;
+  return withExtra(out, extraKeys(o, KNOWN.output));
 }
 
 // ---------- writing ----------
 
 /** Canonical bytes: fixed key order for the format's own objects, sorted keys elsewhere, 2-space indent, final newline. */
 export function serializeNotebook(nb: StoredNotebook): Uint8Array {
+  // Unknown keys follow the known ones, in sorted order.
+  const extra = (x: { extra?: JsonObject }) => (x.extra ? sortKeys(x.extra) : {});
   const ordered = {
     loupe: nb.loupe,
     metadata: sortKeys(nb.metadata),
@@ -184,13 +223,16 @@ export function serializeNotebook(nb: StoredNotebook): Uint8Array {
       outputs: c.outputs.map((o) => {
         const out: Record<string, unknown> = {};
         if (o.id !== undefined) out.id = o.id;
-        out.items = o.items.map((it) =>
-          'json' in it ? { mime: it.mime, json: sortKeys(it.json) } : 'text' in it ? { mime: it.mime, text: it.text } : { mime: it.mime, base64: it.base64 },
-        );
+        out.items = o.items.map((it) => ({
+          ...('json' in it ? { mime: it.mime, json: sortKeys(it.json) } : 'text' in it ? { mime: it.mime, text: it.text } : { mime: it.mime, base64: it.base64 }),
+          ...extra(it),
+        }));
         if (o.metadata !== undefined) out.metadata = sortKeys(o.metadata);
-        return out;
+        return { ...out, ...extra(o) };
       }),
+      ...extra(c),
     })),
+    ...extra(nb),
   };
   return new TextEncoder().encode(JSON.stringify(ordered, null, 2) + '\n');
 }

@@ -27,6 +27,12 @@ export function dialectTasks(dialect: Dialect): Task[] {
   return TASKS.filter((t) => dialect !== 'none' || !usesBoxes(t));
 }
 
+/** Whether the model reads the cell's prompt for this task; where it does not, the prompt would be silently lost. */
+export function usesPrompt(dialect: Dialect, task: Task): boolean {
+  if (dialect === 'florence2') return task === 'ground';
+  return task !== 'ocr-regions' && task !== 'detect';
+}
+
 /** The text Florence-2's processor receives: the task token plus its input (a phrase, or a region's four <loc_N>). */
 export function florencePrompt(task: Task, prompt: string, region?: { box: readonly number[]; size: Size }): string {
   const token = FLORENCE_TASK_TOKENS[task];

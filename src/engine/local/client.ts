@@ -15,6 +15,14 @@ export interface HostClientOptions {
   cancelGraceMs?: number;
   /** Unload models after this long without a request (0: never). */
   idleUnloadMs?: number;
+  /**
+   * A host that sends nothing (no token, no progress, no heartbeat) for this long while a request waits is
+   * stopped and restarted, and the request fails saying so (0: wait forever). The host sends a heartbeat twice
+   * a second from a thread of its own, so a long prefill never trips it.
+   */
+  timeoutMs?: number | (() => number);
+  /** Where the timeout is set, for its message (a setting or a command-line option). */
+  timeoutSetting?: string;
   onLog?: (line: string) => void;
   onExit?: (reason: string) => void;
   onLoadedChange?: (loaded: LoadedInfo[]) => void;
@@ -55,7 +63,8 @@ export class HostClient {
     const child = fork(this.opts.script, [], {
       execPath,
       env: { ...process.env, ...this.opts.env, ELECTRON_RUN_AS_NODE: '1' },
-      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      // fd 4: the heartbeat pipe (host/heartbeat.ts).
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc', 'pipe'],
       serialization: 'advanced',
     });
     this.child = child;
@@ -75,6 +84,7 @@ export class HostClient {
     };
     child.stdout?.on('data', keep);
     child.stderr?.on('data', keep);
+    (child.stdio[4] as NodeJS.ReadableStream | null)?.on('data', () => this.heard());
     this.ready = new Promise<void>((resolve, reject) => {
       const onReady = (e: HostEvent) => {
         if (e.type === 'ready') {
@@ -84,6 +94,16 @@ export class HostClient {
       };
       child.on('message', onReady);
       child.once('exit', (code, signal) => reject(new LoupeError('host-crashed', `the model host could not start (${code ?? signal}). ${this.lastLines()}`)));
+      const ms = this.timeoutMs();
+      if (ms > 0) {
+        const t = setTimeout(() => {
+          reject(new LoupeError('host-timeout', `The model host did not start within ${Math.round(ms / 1000)} s${this.opts.timeoutSetting ? ` (${this.opts.timeoutSetting})` : ''}. ${this.lastLines()}`.trim()));
+          child.kill('SIGKILL');
+        }, ms);
+        t.unref();
+        child.once('message', () => clearTimeout(t));
+        child.once('exit', () => clearTimeout(t));
+      }
       child.once('error', (e) => reject(new LoupeError('host-crashed', `the model host could not start: ${e.message}`)));
     });
     child.on('message', (e: HostEvent) => this.onEvent(e));
@@ -106,9 +126,38 @@ export class HostClient {
     const err = new LoupeError('host-crashed', `${reason} It restarts on the next run. ${this.lastLines()}`.trim());
     for (const p of this.pending.values()) p.reject(err);
     this.pending.clear();
+    this.heard();
+  }
+
+  private watchdog: NodeJS.Timeout | undefined;
+
+  private timeoutMs(): number {
+    const t = this.opts.timeoutMs;
+    return (typeof t === 'function' ? t() : t) ?? 0;
+  }
+
+  /** The host said something: a request that waits has another `timeoutMs` to go. */
+  private heard(): void {
+    if (this.watchdog) clearTimeout(this.watchdog);
+    this.watchdog = undefined;
+    const ms = this.timeoutMs();
+    if (ms <= 0 || this.pending.size === 0) return;
+    this.watchdog = setTimeout(() => this.timedOut(ms), ms);
+    this.watchdog.unref();
+  }
+
+  private timedOut(ms: number): void {
+    this.watchdog = undefined;
+    if (this.pending.size === 0) return;
+    const where = this.opts.timeoutSetting ? ` (${this.opts.timeoutSetting})` : '';
+    const err = new LoupeError('host-timeout', `The model host sent nothing for ${Math.round(ms / 1000)} s${where}: it was stopped, and it starts again for the next cell. If the model is only slow, raise the timeout.`);
+    for (const p of this.pending.values()) p.reject(err);
+    this.pending.clear();
+    this.kill();
   }
 
   private onEvent(e: HostEvent): void {
+    this.heard();
     switch (e.type) {
       case 'ready':
         return;
@@ -138,6 +187,7 @@ export class HostClient {
     const child = this.child!;
     return new Promise<T>((resolve, reject) => {
       this.pending.set(id, { resolve: resolve as (v: never) => void, reject, onDelta });
+      this.heard();
       child.send(build(id), (err) => {
         if (err && this.pending.delete(id)) reject(new LoupeError('host-crashed', `could not reach the model host: ${err.message}`));
       });

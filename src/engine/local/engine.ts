@@ -24,6 +24,8 @@ export interface LocalSettings {
   /** Where downloaded models live (extension global storage, or the CLI's cache). */
   modelsDir: string;
   customModels?: CustomModel[];
+  /** What a user of this front end does to work offline (a VS Code setting, or CLI options). */
+  offlineHint?: string;
 }
 
 /** What the host needs to load a resolved model, kept beside the handle the runner sees. */

@@ -44,6 +44,8 @@ export interface ResolveOptions {
   signal?: AbortSignal;
   onProgress?: (p: DownloadProgress) => void;
   fetch?: typeof fetch;
+  /** How to work offline, in the words of the front end (a setting in VS Code, options on the command line). */
+  offlineHint?: string;
 }
 
 export function isLocalRef(ref: string): boolean {
@@ -131,7 +133,7 @@ async function ensureDownloaded(repo: string, revision: string, folder: string, 
   if (!opts.allowDownloads) {
     throw new LoupeError(
       'offline',
-      `${repo} is not downloaded and downloads are off (loupe.allowDownloads). To work offline, copy the model into ${folder} or point @model at a local folder (./path/to/model).`,
+      `${repo} is not downloaded, and downloads are off. ${opts.offlineHint ?? `To work offline, copy the model into ${folder} or point @model at a local folder (./path/to/model); loupe.allowDownloads turns downloads back on.`}`,
     );
   }
   const common = { endpoint: opts.endpoint, repo, revision, token: opts.token, signal: opts.signal, fetch: opts.fetch };

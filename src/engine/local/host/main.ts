@@ -11,6 +11,7 @@ import { FAMILIES, familyCapabilities } from '../families';
 import type { FamilyImage, FamilyModule, Model, Processor, Tensor } from '../families/types';
 import type { GenerateRequest, HostEvent, HostRequest, LoadedInfo, LoadRequest } from '../protocol';
 import { chooseDtype, onnxFilesFor } from './dtypes';
+import { startHeartbeat } from './heartbeat';
 import { intraOpThreads } from './threads';
 
 type TF = typeof import('@huggingface/transformers');
@@ -299,4 +300,5 @@ process.on('message', (msg: HostRequest) => {
   }
 });
 process.on('disconnect', () => process.exit(0));
+startHeartbeat();
 send({ type: 'ready', pid: process.pid });
