@@ -14,7 +14,7 @@ import { ensureBenchModel, type BenchModelInfo } from '../scripts/bench-model';
 import { HostClient } from '../src/engine/local/client';
 import { intraOpThreads } from '../src/engine/local/host/threads';
 import { copyBandwidth } from './bandwidth';
-import { benchGenerate, benchLoad, Child, fmt, mb, ROOT, summarize, type Summary } from './common';
+import { benchGenerate, benchLoad, Child, fmt, mb, ROOT, summarize, type BareResult, type Summary } from './common';
 import { ensureLlamaDeps } from './llama-setup';
 
 export const B11_PROMPT_TOKENS = 512;
@@ -78,6 +78,10 @@ export async function runB11(o: B11Options): Promise<{ lines: string[]; json: Re
   // The model host runs at a lower priority (HostClient); so does llama.cpp here, or a busy machine would favour it.
   try { if (llama.proc.pid) setPriority(llama.proc.pid, 10); } catch { /* not permitted: both at their defaults */ }
   const llamaReady = await llama.next<LlamaReady>();
+  // The bare onnxruntime loop (B1's baseline) on the same files: splits Loupe's gap into onnxruntime's and the rest.
+  const bare = new Child('bare-worker.ts', [model.dir, 'cpu']);
+  try { if (bare.proc.pid) setPriority(bare.proc.pid, 10); } catch { /* as above */ }
+  await bare.next();
 
   const loupeRun = async (c: HostClient, n: number): Promise<LoupeResult> => {
     let first = 0;
@@ -93,24 +97,25 @@ export async function runB11(o: B11Options): Promise<{ lines: string[]; json: Re
     };
   };
   const llamaRun = (n: number) => llama.next<LlamaResult>({ type: 'run', ids: prompt.ids, newTokens: n });
+  const bareRun = (n: number) => bare.next<BareResult>({ type: 'run', prompt: prompt.text, newTokens: n });
 
   log('B11: warm-up…');
   const warmL = await loupeRun(client, 4);
   const warmC = await llamaRun(4);
-  if (warmL.promptTokens !== B11_PROMPT_TOKENS || warmC.promptTokens !== B11_PROMPT_TOKENS) throw new Error(`prompt lengths differ: Loupe ${warmL.promptTokens}, llama.cpp ${warmC.promptTokens}`);
+  const warmB = await bareRun(4);
+  if (warmL.promptTokens !== B11_PROMPT_TOKENS || warmC.promptTokens !== B11_PROMPT_TOKENS || warmB.promptTokens !== B11_PROMPT_TOKENS) {
+    throw new Error(`prompt lengths differ: Loupe ${warmL.promptTokens}, llama.cpp ${warmC.promptTokens}, bare ${warmB.promptTokens}`);
+  }
 
   const L: LoupeResult[] = [];
   const C: LlamaResult[] = [];
+  const B: BareResult[] = [];
   for (let i = 0; i < o.rounds; i++) {
     log(`B11: round ${i + 1}/${o.rounds}`);
-    if (i % 2 === 0) {
-      L.push(await loupeRun(client, o.newTokens));
-      C.push(await llamaRun(o.newTokens));
-    } else {
-      C.push(await llamaRun(o.newTokens));
-      L.push(await loupeRun(client, o.newTokens));
-    }
+    const steps = [async () => L.push(await loupeRun(client, o.newTokens)), async () => B.push(await bareRun(o.newTokens)), async () => C.push(await llamaRun(o.newTokens))];
+    for (const step of i % 2 === 0 ? steps : steps.reverse()) await step();
   }
+  bare.kill();
   const llamaRss = C.at(-1)!.rss;
 
   // Token check: llama.cpp's greedy tokens decoded with the same tokenizer, against the text Loupe streamed.
@@ -163,6 +168,10 @@ export async function runB11(o: B11Options): Promise<{ lines: string[]; json: Re
   const tokL = summarize(L.map((r) => r.consumerMsPerToken));
   const tokLHost = summarize(L.map((r) => r.hostMsPerToken));
   const tokC = summarize(C.map((r) => r.decodeMsPerToken));
+  const tokB = summarize(B.map((r) => r.decodeMsPerToken));
+  const ratioB = summarize(B.map((r, i) => r.decodeMsPerToken / C[i]!.decodeMsPerToken));
+  const ratioLB = summarize(L.map((r, i) => r.consumerMsPerToken / B[i]!.decodeMsPerToken));
+  const ttftB = summarize(B.map((r) => r.firstTokenMs));
   const ratio = summarize(L.map((r, i) => r.consumerMsPerToken / C[i]!.decodeMsPerToken));
   const ttftL = summarize(L.map((r) => r.ttft));
   const ttftC = summarize(C.map((r) => r.firstTokenMs));
@@ -208,6 +217,9 @@ export async function runB11(o: B11Options): Promise<{ lines: string[]; json: Re
     row('llama.cpp', s2(tokC), '1', s2(ttftC, 0), '1'),
     row('Loupe', s2(tokL), `**${fmt(ratio, 3)}**`, s2(ttftL, 0), fmt(ttftRatio, 2)),
     row('Loupe, inside the model host', s2(tokLHost), '', '', ''),
+    row('bare onnxruntime-node loop (B1\'s baseline), same ONNX files and int8 MatMulNBits', s2(tokB), fmt(ratioB, 3), s2(ttftB, 0), ''),
+    '',
+    `Loupe ÷ bare onnxruntime loop (per round): ${fmt(ratioLB, 3)}: the part of the gap that is transformers.js and Loupe rather than onnxruntime and the graph.`,
     '',
     `Goal ≤ 1.0× llama.cpp's ms/token: ${ok(ratio.median <= 1.0)} (median ratio ${ratio.median.toFixed(3)}).`,
     '',
@@ -271,6 +283,7 @@ export async function runB11(o: B11Options): Promise<{ lines: string[]; json: Re
     loupe: { msPerToken: tokL.median, ttft: ttftL.median, bytesPerToken: bytesL, fracBound: fracL },
     llama: { msPerToken: tokC.median, ttft: ttftC.median, bytesPerToken: bytesC, fracBound: fracC, version: llamaVersion },
     ratio: ratio.median,
+    bare: { msPerToken: tokB.median, ttft: ttftB.median, ratioToLlama: ratioB.median, loupeOverBare: ratioLB.median },
     ttftRatio: ttftRatio.median,
     bwThreads: bwT.median,
     bwAll: bwAll.median,

@@ -210,10 +210,21 @@ function buildDecoder(eosIds: number[], variant: BenchVariant = 'small'): Built 
     const qh = rope(g.tr(g.reshape(q, [0, 0, NH, hd]), [0, 2, 1, 3])); // [B,NH,T,hd]
     const kh = rope(g.tr(g.reshape(k, [0, 0, KV, hd]), [0, 2, 1, 3])); // [B,KV,T,hd]
     const vh = g.tr(g.reshape(v, [0, 0, KV, hd]), [0, 2, 1, 3]);
-    const K = g.op('Concat', [past[l]![0], kh], { axis: 2 }); // [B,KV,S,hd]
-    const Vv = g.op('Concat', [past[l]![1], vh], { axis: 2 });
-    g.output(K, `present.${l}.key`, T.FLOAT, ['batch_size', KV, 'total_sequence_length', hd]);
-    g.output(Vv, `present.${l}.value`, T.FLOAT, ['batch_size', KV, 'total_sequence_length', hd]);
+    const presentDims = ['batch_size', KV, 'total_sequence_length', hd];
+    let K: string;
+    let Vv: string;
+    if (q4) {
+      // As torch.onnx exports the cache: the Concat itself is the output (no Identity copying the cache every step).
+      K = g.op('Concat', [past[l]![0], kh], { axis: 2 }, `present.${l}.key`);
+      Vv = g.op('Concat', [past[l]![1], vh], { axis: 2 }, `present.${l}.value`);
+      g.declareOutput(K, T.FLOAT, presentDims);
+      g.declareOutput(Vv, T.FLOAT, presentDims);
+    } else {
+      K = g.op('Concat', [past[l]![0], kh], { axis: 2 }); // [B,KV,S,hd]
+      Vv = g.op('Concat', [past[l]![1], vh], { axis: 2 });
+      g.output(K, `present.${l}.key`, T.FLOAT, presentDims);
+      g.output(Vv, `present.${l}.value`, T.FLOAT, presentDims);
+    }
     // Grouped-query attention: [B,KV,G,T,hd] x [B,KV,1,hd,S].
     const q5 = g.reshape(qh, [0, KV, G, -1, hd]);
     const scores = g.add(g.mul(g.mm(q5, g.unsq(g.tr(K, [0, 1, 3, 2]), [2])), scale), bias);
@@ -234,8 +245,9 @@ function buildDecoder(eosIds: number[], variant: BenchVariant = 'small'): Built 
   // q4: tied to the embeddings, as Qwen2-VL-2B's (tie_word_embeddings): the same 4-bit matrix.
   const head = q4 ? matMulNBits(g, hf, q4Weight(SHAPE, 'token_embd.weight', V, H), 'lm_head.weight') : g.mm(hf, g.f32(rand(H * V, H), [H, V], 'lm_head.weight', true));
   weightBytes += q4 ? nbitsBytes(V, H) : 4 * H * V;
-  const logits = g.add(head, g.f32(lmBias, [V]));
-  g.output(logits, 'logits', T.FLOAT, ['batch_size', 'sequence_length', V]);
+  const logitDims = ['batch_size', 'sequence_length', V];
+  if (q4) g.declareOutput(g.op('Add', [head, g.f32(lmBias, [V])], {}, 'logits'), T.FLOAT, logitDims);
+  else g.output(g.add(head, g.f32(lmBias, [V])), 'logits', T.FLOAT, logitDims);
   return { g, params: g.params, weightBytes };
 }
 

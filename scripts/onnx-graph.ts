@@ -36,6 +36,11 @@ export class Graph {
     this.outputs.push(Graph.valueInfo(name, elemType, dims));
   }
 
+  /** Declares an existing value (made with `op(…, out = name)`) as a graph output, as exporters do: no Identity copy. */
+  declareOutput(name: string, elemType: number, dims: Dim[]): void {
+    this.outputs.push(Graph.valueInfo(name, elemType, dims));
+  }
+
   /** A float32 initializer; `weight` counts it in `params`. */
   f32(data: ArrayLike<number>, dims: number[], name?: string, weight = false): string {
     const n = name ?? this.fresh('cf');
