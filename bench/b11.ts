@@ -6,6 +6,7 @@
 // onnxruntime's profiler on the same graph (time per op type, prefill and decode).
 //
 //   node --import tsx bench/b11.ts [--quick]      (B11 alone, printed; `npm run bench` puts it into BENCHMARKS.md)
+import { writeFileSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -51,6 +52,9 @@ export interface B11Options {
   /** Also measure Loupe with fp32 MatMulNBits (LOUPE_NBITS_ACCURACY=0), alternating with the default. */
   compareNbits?: boolean;
   profile?: boolean;
+  /** GPU run (scripts/gpu-run.sh): Loupe's device and llama.cpp's GPU binary ('vulkan' or 'cuda'); CPU otherwise. */
+  device?: 'cpu' | 'webgpu';
+  llamaGpu?: 'vulkan' | 'cuda';
 }
 
 export async function runB11(o: B11Options): Promise<{ lines: string[]; json: Record<string, unknown> }> {
@@ -71,15 +75,16 @@ export async function runB11(o: B11Options): Promise<{ lines: string[]; json: Re
   const hostLog = (l: string) => { if (!/vulkan|Dawn|WebGPU adapter/i.test(l)) console.log(`[host] ${l}`); };
   const client = new HostClient({ script: join(ROOT, 'dist', 'host.js'), onLog: hostLog });
   const t0 = performance.now();
-  const loaded = await client.load(benchLoad(model.dir, 'cpu'));
+  const device = o.device ?? 'cpu';
+  const loaded = await client.load(benchLoad(model.dir, device));
   const loupeLoadMs = performance.now() - t0;
   const loupeRss = (await client.status())!.rss;
-  const llama = new Child('llama-worker.ts', [gguf.file, String(threads)]);
+  const llama = new Child('llama-worker.ts', [gguf.file, String(threads), o.llamaGpu ?? 'cpu']);
   // The model host runs at a lower priority (HostClient); so does llama.cpp here, or a busy machine would favour it.
   try { if (llama.proc.pid) setPriority(llama.proc.pid, 10); } catch { /* not permitted: both at their defaults */ }
   const llamaReady = await llama.next<LlamaReady>();
   // The bare onnxruntime loop (B1's baseline) on the same files: splits Loupe's gap into onnxruntime's and the rest.
-  const bare = new Child('bare-worker.ts', [model.dir, 'cpu']);
+  const bare = new Child('bare-worker.ts', [model.dir, device]);
   try { if (bare.proc.pid) setPriority(bare.proc.pid, 10); } catch { /* as above */ }
   await bare.next();
 
@@ -295,11 +300,27 @@ export async function runB11(o: B11Options): Promise<{ lines: string[]; json: Re
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  // --device webgpu --llama-gpu vulkan|cuda [--out FILE]: the GPU run of scripts/gpu-run.sh (docs/gpu.md).
+  const arg = (name: string) => {
+    const i = process.argv.indexOf(name);
+    return i > 0 ? process.argv[i + 1] : undefined;
+  };
   const quick = process.argv.includes('--quick');
-  runB11({ rounds: quick ? 3 : 5, newTokens: 32, log: (s) => console.log(`[b11] ${s}`), compareNbits: !process.argv.includes('--no-compare'), profile: !process.argv.includes('--no-profile') })
+  const device = (arg('--device') ?? 'cpu') as 'cpu' | 'webgpu';
+  runB11({
+    rounds: quick ? 3 : 5,
+    newTokens: 32,
+    log: (s) => console.log(`[b11] ${s}`),
+    compareNbits: device === 'cpu' && !process.argv.includes('--no-compare'),
+    profile: device === 'cpu' && !process.argv.includes('--no-profile'),
+    device,
+    llamaGpu: arg('--llama-gpu') as 'vulkan' | 'cuda' | undefined,
+  })
     .then((r) => {
       console.log(r.lines.join('\n'));
       console.log(JSON.stringify(r.json));
+      const out = arg('--out');
+      if (out) writeFileSync(out, `${r.lines.join('\n')}\n`);
       process.exit(0);
     }, (e) => {
       console.error(e);

@@ -4,7 +4,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BENCH } from './common';
+import { BENCH, BUNDLE_DIR } from './common';
 
 export const LLAMA_VERSION = (JSON.parse(readFileSync(join(BENCH, 'package.json'), 'utf8')) as { dependencies: Record<string, string> }).dependencies['node-llama-cpp']!;
 
@@ -15,6 +15,12 @@ function installed(): string | undefined {
 
 /** Installs bench/node_modules when node-llama-cpp is missing or not the pinned version; returns the version. */
 export function ensureLlamaDeps(log: (s: string) => void = console.log): string {
+  if (BUNDLE_DIR) {
+    // A GPU machine (scripts/gpu-run.sh): no npm there; scripts/gpu-bundle.mjs carried the package beside the workers.
+    const pkg = join(BUNDLE_DIR, 'node_modules', 'node-llama-cpp', 'package.json');
+    if (!existsSync(pkg)) throw new Error(`${pkg} is missing: run npm ci in bench/ before scripts/gpu-bundle.mjs`);
+    return (JSON.parse(readFileSync(pkg, 'utf8')) as { version: string }).version;
+  }
   if (installed() === LLAMA_VERSION) return LLAMA_VERSION;
   log(`installing the bench's dependencies (node-llama-cpp ${LLAMA_VERSION}) with npm ci in bench/…`);
   const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';

@@ -5,6 +5,7 @@
 //   node --import tsx bench/run.ts --gpu-only --device webgpu [--quick] [--out-dir DIR]   (B1 and B2 on a GPU: bench/gpu.ts)
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { HostClient } from '../src/engine/local/client';
 import { copyBandwidth } from './bandwidth';
@@ -37,6 +38,7 @@ async function main(): Promise<void> {
   }
   if (device !== 'cpu') throw new Error('--device other than cpu runs only B1 and B2: add --gpu-only');
   const m = machine();
+  const loadStart = loadavg()[0]!;
   const model = prepare();
   const q4 = prepareQ4();
   const folder = model.dir;
@@ -207,9 +209,9 @@ async function main(): Promise<void> {
     '',
     '## Machine',
     '',
-    row('CPU', 'cores', 'memory', 'Node.js', 'onnxruntime-node', '@huggingface/transformers', 'sharp'),
-    row('---', '---', '---', '---', '---', '---', '---'),
-    row(m.cpu, String(m.cores), `${m.memGiB.toFixed(1)} GiB`, m.node, m.ort, m.tf, m.sharp),
+    row('CPU', 'cores', 'memory', 'Node.js', 'onnxruntime-node', '@huggingface/transformers', 'sharp', '1-min load average at start / end'),
+    row('---', '---', '---', '---', '---', '---', '---', '---'),
+    row(m.cpu, String(m.cores), `${m.memGiB.toFixed(1)} GiB`, m.node, m.ort, m.tf, m.sharp, `${loadStart.toFixed(2)} / ${loadavg()[0]!.toFixed(2)}`),
     '',
     '## Bench model',
     '',

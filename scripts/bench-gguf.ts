@@ -109,7 +109,8 @@ export function generateBenchGguf(file = BENCH_GGUF, model: BenchModelInfo = ens
 function stamp(model: BenchModelInfo): string {
   const here = dirname(fileURLToPath(import.meta.url));
   const h = createHash('sha256');
-  for (const f of ['bench-gguf.ts', 'gguf.ts', 'q4.ts']) h.update(readFileSync(join(here, f)));
+  // Bundled for a GPU machine there are no sources to hash: the model's stamp alone decides.
+  for (const f of ['bench-gguf.ts', 'gguf.ts', 'q4.ts']) if (existsSync(join(here, f))) h.update(readFileSync(join(here, f)));
   const s = join(model.dir, '.stamp');
   if (existsSync(s)) h.update(readFileSync(s));
   return h.digest('hex');

@@ -351,20 +351,27 @@ export function generateBenchModel(dir?: string, variant: BenchVariant = 'small'
   return info;
 }
 
-/** Stamp: the generator's own sources and the variant; regenerated when they change. */
-function stamp(variant: BenchVariant): string {
+/** Stamp: the generator's own sources and the variant; regenerated when they change. Undefined when bundled (GPU runs). */
+function stamp(variant: BenchVariant): string | undefined {
   const here = dirname(fileURLToPath(import.meta.url));
-  const h = createHash('sha256').update(variant).update(readFileSync(fileURLToPath(import.meta.url)));
-  for (const f of ['onnx-graph.ts', 'q4.ts']) h.update(readFileSync(join(here, f)));
-  return h.digest('hex');
+  try {
+    const h = createHash('sha256').update(variant).update(readFileSync(fileURLToPath(import.meta.url)));
+    for (const f of ['onnx-graph.ts', 'q4.ts']) h.update(readFileSync(join(here, f)));
+    return h.digest('hex');
+  } catch {
+    return undefined;
+  }
 }
 
 export function ensureBenchModel(dir?: string, variant: BenchVariant = 'small'): BenchModelInfo {
   dir ??= VARIANTS[variant].dir;
   const s = join(dir, '.stamp');
-  if (existsSync(s) && readFileSync(s, 'utf8').trim() === stamp(variant) && existsSync(join(dir, 'bench-model.json'))) return readJson(join(dir, 'bench-model.json'));
+  const want = stamp(variant);
+  const have = existsSync(join(dir, 'bench-model.json'));
+  // Bundled (no sources to hash): a model already there is used as it is.
+  if (have && (want === undefined || (existsSync(s) && readFileSync(s, 'utf8').trim() === want))) return readJson(join(dir, 'bench-model.json'));
   const info = generateBenchModel(dir, variant);
-  writeFileSync(s, stamp(variant) + '\n');
+  writeFileSync(s, (want ?? 'bundled') + '\n');
   return info;
 }
 
@@ -377,6 +384,6 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   if (!VARIANTS[variant]) throw new Error(`--variant must be one of ${Object.keys(VARIANTS).join(', ')}`);
   const dir = arg('--out') ?? VARIANTS[variant].dir;
   const t0 = Date.now();
-  const info = process.argv.includes('--if-missing') ? ensureBenchModel(dir, variant) : (() => { const r = generateBenchModel(dir, variant); writeFileSync(join(dir, '.stamp'), stamp(variant) + '\n'); return r; })();
+  const info = process.argv.includes('--if-missing') ? ensureBenchModel(dir, variant) : (() => { const r = generateBenchModel(dir, variant); writeFileSync(join(dir, '.stamp'), (stamp(variant) ?? 'bundled') + '\n'); return r; })();
   console.log(`[bench-model] ${dir}: decoder ${info.params.decoder} params (${(info.bytes.decoder / 1e6).toFixed(1)} MB) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 }
