@@ -29,7 +29,7 @@ export interface CellError {
 
 /** One output of a cell, as the exporters see it. */
 export type OutputView =
-  | { type: 'result'; result: LoupeResult; png?: Uint8Array; text?: string; metadata?: Record<string, unknown> }
+  | { type: 'result'; result: LoupeResult; png?: Uint8Array; pngMime?: string; text?: string; metadata?: Record<string, unknown> }
   | { type: 'error'; error: CellError }
   | { type: 'other'; items: { mime: string; data: Uint8Array }[]; metadata?: Record<string, unknown> };
 
@@ -56,9 +56,10 @@ function outputView(o: StoredCell['outputs'][number]): OutputView {
   // Results written by an older Loupe (schema v1) are read as this version's.
   const result = res ? readResult(parseJson(decodeItem(res))) : undefined;
   if (result) {
-    const png = o.items.find((it) => it.mime === 'image/png');
+    // The fallback image: PNG, or JPEG for photos (images/composite.ts).
+    const png = o.items.find((it) => it.mime === 'image/png') ?? o.items.find((it) => it.mime === 'image/jpeg');
     const text = o.items.find((it) => it.mime === 'text/plain');
-    return { type: 'result', result, png: png ? decodeItem(png) : undefined, text: text ? utf8.decode(decodeItem(text)) : undefined, metadata: o.metadata };
+    return { type: 'result', result, png: png ? decodeItem(png) : undefined, pngMime: png?.mime, text: text ? utf8.decode(decodeItem(text)) : undefined, metadata: o.metadata };
   }
   return { type: 'other', items: o.items.map((it) => ({ mime: it.mime, data: decodeItem(it) })), metadata: o.metadata };
 }

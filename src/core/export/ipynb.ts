@@ -70,7 +70,7 @@ function toOutput(o: OutputView): IpynbOutput {
       return { output_type: 'error', ename: o.error.name, evalue: o.error.message, traceback: o.error.message.split('\n') };
     case 'result': {
       const data: Record<string, MultilineString | JsonValue> = {};
-      if (o.png) data['image/png'] = Buffer.from(o.png).toString('base64');
+      if (o.png) data[o.pngMime ?? 'image/png'] = Buffer.from(o.png).toString('base64');
       data['text/plain'] = toLines(o.text ?? o.result.runs.map((r) => r.answer).join('\n\n'));
       data[RESULT_MIME] = o.result as unknown as JsonValue;
       return { output_type: 'display_data', data, metadata: (o.metadata as Record<string, unknown>) ?? {} };

@@ -1,6 +1,6 @@
-// Builds cell outputs: Loupe's JSON result plus an image/png and text/plain fallback for any viewer.
+// Builds cell outputs: Loupe's JSON result plus an image (PNG, or JPEG for photos) and text/plain fallback for any viewer.
 import { ERROR_MIME, RESULT_MIME, RESULT_VERSION, allRegions, type LoupeResult, type ResultImage } from '../../common/result';
-import { compositePng } from '../../images/composite';
+import { compositeFallback } from '../../images/composite';
 import type { ImageResult } from '../../images/load';
 
 export interface OutputItemSpec {
@@ -78,8 +78,8 @@ export async function imageCellOutput(results: ImageResult[], timings: Record<st
 
 export async function resultOutput(result: LoupeResult, pngs: Buffer[]): Promise<OutputSpec> {
   const items: OutputItemSpec[] = [jsonItem(RESULT_MIME, result)];
-  const png = await compositePng(pngs);
-  if (png) items.push({ mime: 'image/png', data: png });
+  const image = await compositeFallback(pngs);
+  if (image) items.push({ mime: image.mime, data: image.data });
   items.push(textItem(altText(result)));
   return { items, metadata: { loupe: { timings: result.timings } } };
 }
