@@ -13,6 +13,7 @@ import { benchGenerate, benchLoad, Child, decodeBytes, fmt, mb, ROOT, summarize,
 import { runB11 } from './b11';
 import { runB1q4 } from './b1-q4';
 import { runB12 } from './b12';
+import { runB7 } from './b7';
 import { GPU_RESULTS_MD, gpuMain } from './gpu';
 import { log, machine, prepare, prepareQ4 } from './setup';
 
@@ -171,6 +172,7 @@ async function main(): Promise<void> {
   const b11 = await runB11({ rounds: quick ? 3 : 5, newTokens: 32, log, compareNbits: true, profile: true });
   log('B12: stored bytes per image cell…');
   const b12 = await runB12({ rounds: ROUNDS });
+  const b7 = await runB7({ rounds: ROUNDS, log });
 
   // ---- Figures.
   const { ctxAvg, kvBytes, weightBytes, bytesPerToken } = decodeBytes(model, checkLoupe.promptTokens, NEW_TOKENS);
@@ -327,6 +329,7 @@ async function main(): Promise<void> {
     `For comparison in the same run: the bare onnxruntime worker's RSS after creating the same sessions from file paths was ${mb(bareReady.rss)}; the B1 host's was ${mb(hostRssAfterLoad)}; the in-process transformers.js worker's ${mb(inprocReady.rss)}.`,
     '',
     ...b1q4.lines,
+    ...b7.lines,
     ...b11.lines,
     ...b12.lines,
     // Written on a GPU machine by `bench/run.ts --gpu-only` (bench/gpu.ts) and kept here, as the renderer section is.
@@ -350,7 +353,7 @@ async function main(): Promise<void> {
   const out = lines.join('\n') + (renderer ? `\n${renderer.trim()}\n` : '\n## Renderer\n\nNot measured yet: `bench/renderer.ts` writes this section.\n');
   writeFileSync(file, out.replace(/\n{3,}/g, '\n\n'));
   log(`wrote ${file}`);
-  console.log(JSON.stringify({ b1q4: b1q4.json, b11: b11.json, b12: b12.json, b1: { ratio: ratios.median, bare: bareTok.median, loupe: loupeConsumer.median }, b2: { bw: bw.median, boundMs, achievedBare, achievedLoupe }, b3: { fl: fl.speed.median, qw: qw.speed.median }, b4: { loupe: stallLoupe.median, inproc: stallInproc.median }, b5: actTotal.median, b6: growthFromFirst }));
+  console.log(JSON.stringify({ b7: b7.json, b1q4: b1q4.json, b11: b11.json, b12: b12.json, b1: { ratio: ratios.median, bare: bareTok.median, loupe: loupeConsumer.median }, b2: { bw: bw.median, boundMs, achievedBare, achievedLoupe }, b3: { fl: fl.speed.median, qw: qw.speed.median }, b4: { loupe: stallLoupe.median, inproc: stallInproc.median }, b5: actTotal.median, b6: growthFromFirst }));
 
   if (!process.argv.includes('--skip-renderer') && existsSync(join(ROOT, 'bench', 'renderer.ts'))) {
     log('renderer figures (bench/renderer.ts)…');

@@ -3,6 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import type { OutputInfo } from 'sharp';
 import { decodePipeline, imageError, inspectImage } from './load';
+import { loadSharp } from './sharp';
 
 export interface PreparedImage {
   /** Natural size after EXIF orientation. */
@@ -56,4 +57,34 @@ export async function prepareImage(input: { source: string; path?: string; bytes
     throw imageError(`${input.source} is corrupt or truncated: ${(e as Error).message.split('\n')[0]}`);
   }
   return { width, height, pixelWidth: out.info.width, pixelHeight: out.info.height, rgb: out.data };
+}
+
+/**
+ * An image as a server should receive it: decoded upright, resized to exactly `size(natural)` (the caller picks
+ * the size the model will see, so the server's own resize is a no-op), and encoded as JPEG (PNG where it has
+ * transparency, flattened otherwise would change what the model sees).
+ */
+export async function encodeForServer(
+  input: { source: string; path?: string; bytes?: Uint8Array },
+  maxPixels: number,
+  size: (natural: { width: number; height: number }) => { width: number; height: number },
+): Promise<{ data: Buffer; mime: 'image/jpeg' | 'image/png'; width: number; height: number; natural: { width: number; height: number } }> {
+  let bytes: Buffer;
+  try {
+    bytes = input.bytes ? Buffer.from(input.bytes) : await readFile(input.path!);
+  } catch (e) {
+    throw imageError(`cannot read ${input.source}: ${(e as Error).message}`);
+  }
+  const header = await inspectImage(bytes, input.source, maxPixels);
+  const natural = { width: header.width, height: header.height };
+  const target = size(natural);
+  const resized = (await decodePipeline(bytes, maxPixels)).resize(target.width, target.height, { fit: 'fill', kernel: 'lanczos3' });
+  try {
+    const { data, info } = await resized.png({ compressionLevel: 1 }).toBuffer({ resolveWithObject: true });
+    const s = await loadSharp();
+    if ((await s(data).metadata()).hasAlpha) return { data, mime: 'image/png', width: info.width, height: info.height, natural };
+    return { data: await s(data).jpeg({ quality: 92 }).toBuffer(), mime: 'image/jpeg', width: info.width, height: info.height, natural };
+  } catch (e) {
+    throw imageError(`${input.source} is corrupt or truncated: ${(e as Error).message.split('\n')[0]}`);
+  }
 }

@@ -22,6 +22,8 @@ export const SPOT_BOX = [300, 100, 450, 200] as const; // columns 12..17, rows 6
 export const LONG_CELL = '@model qwen2-vl-2b\n@image long.png\n@set max_new_tokens=4000 do_sample=true temperature=1000000 top_k=5000 top_p=1 seed=34\nTell me everything about this picture.';
 export const SHORT_CELL = '@image long.png\n@task caption';
 /** The notebook edited on disk while a cell of it streams (the merge scenario). */
+/** Side by side: the local fixture (as florence-2-base) and the test server's model, over one spot image. */
+export const SIDE_CELL = '@model florence-2-base, gpu:Qwen/Qwen2-VL-2B-Instruct\n@image side.png\n@task ground\nthe lamp';
 export const MERGE_CELLS: NotebookCellSpec[] = [{ source: LONG_CELL.replace('seed=34', 'seed=35') }, { source: '@image spot.png\n@task caption' }];
 
 
@@ -105,6 +107,8 @@ export async function makeWorkspace(): Promise<string> {
   writeFileSync(join(ws, 'spot.loupe'), notebookJson([{ source: '@image spot.png\n@task ground\nthe lamp' }]));
   writeFileSync(join(ws, 'long.loupe'), notebookJson([{ source: LONG_CELL }, { source: SHORT_CELL }]));
   writeFileSync(join(ws, 'merge.loupe'), notebookJson(MERGE_CELLS));
+  cpSync(join(ws, 'spot.png'), join(ws, 'side.png'));
+  writeFileSync(join(ws, 'side.loupe'), notebookJson([{ source: SIDE_CELL }]));
   writeFileSync(join(ws, 'bad-images.loupe'), notebookJson([{ source: '@image broken.jpg' }, { source: '@image huge.png' }, { source: '@image huge.png\n@task caption' }]));
   return ws;
 }

@@ -214,7 +214,7 @@ async function generate(req: GenerateRequest): Promise<Generation> {
   let generated = 0;
   const streamer = new (boundedStreamer(tf))(m.processor.tokenizer as never, {
     skip_prompt: true,
-    skip_special_tokens: true,
+    skip_special_tokens: !req.keepSpecialTokens,
     callback_function: (text: string) => {
       if (text) send({ type: 'delta', id: req.id, text });
     },
