@@ -14,6 +14,7 @@ import { runB11 } from './b11';
 import { runB1q4 } from './b1-q4';
 import { runB12 } from './b12';
 import { runB7 } from './b7';
+import { runB8 } from './b8';
 import { GPU_RESULTS_MD, gpuMain } from './gpu';
 import { log, machine, prepare, prepareQ4 } from './setup';
 
@@ -173,6 +174,7 @@ async function main(): Promise<void> {
   log('B12: stored bytes per image cell…');
   const b12 = await runB12({ rounds: ROUNDS });
   const b7 = await runB7({ rounds: ROUNDS, log });
+  const b8 = await runB8({ rounds: quick ? 3 : 5, log });
 
   // ---- Figures.
   const { ctxAvg, kvBytes, weightBytes, bytesPerToken } = decodeBytes(model, checkLoupe.promptTokens, NEW_TOKENS);
@@ -330,6 +332,7 @@ async function main(): Promise<void> {
     '',
     ...b1q4.lines,
     ...b7.lines,
+    ...b8.lines,
     ...b11.lines,
     ...b12.lines,
     // Written on a GPU machine by `bench/run.ts --gpu-only` (bench/gpu.ts) and kept here, as the renderer section is.
@@ -353,7 +356,7 @@ async function main(): Promise<void> {
   const out = lines.join('\n') + (renderer ? `\n${renderer.trim()}\n` : '\n## Renderer\n\nNot measured yet: `bench/renderer.ts` writes this section.\n');
   writeFileSync(file, out.replace(/\n{3,}/g, '\n\n'));
   log(`wrote ${file}`);
-  console.log(JSON.stringify({ b7: b7.json, b1q4: b1q4.json, b11: b11.json, b12: b12.json, b1: { ratio: ratios.median, bare: bareTok.median, loupe: loupeConsumer.median }, b2: { bw: bw.median, boundMs, achievedBare, achievedLoupe }, b3: { fl: fl.speed.median, qw: qw.speed.median }, b4: { loupe: stallLoupe.median, inproc: stallInproc.median }, b5: actTotal.median, b6: growthFromFirst }));
+  console.log(JSON.stringify({ b7: b7.json, b8: b8.json, b1q4: b1q4.json, b11: b11.json, b12: b12.json, b1: { ratio: ratios.median, bare: bareTok.median, loupe: loupeConsumer.median }, b2: { bw: bw.median, boundMs, achievedBare, achievedLoupe }, b3: { fl: fl.speed.median, qw: qw.speed.median }, b4: { loupe: stallLoupe.median, inproc: stallInproc.median }, b5: actTotal.median, b6: growthFromFirst }));
 
   if (!process.argv.includes('--skip-renderer') && existsSync(join(ROOT, 'bench', 'renderer.ts'))) {
     log('renderer figures (bench/renderer.ts)…');

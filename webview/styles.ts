@@ -76,6 +76,18 @@ export const CSS = `
 .loupe-column-stats { flex: none; }
 .loupe-column-stats, .loupe-column-sub { font-size: 12px; color: var(--vscode-descriptionForeground); }
 .loupe-column-sub { margin-top: 6px; }
+.loupe-batch-status { margin: 0 0 4px; }
+.loupe-batch-bar { width: 100%; height: 6px; margin: 0 0 6px; accent-color: var(--vscode-progressBar-background); }
+.loupe-batch-bar[hidden], .loupe-batch-scores[hidden], .loupe-batch-pager[hidden], .loupe-batch-table[hidden] { display: none; }
+.loupe-batch-table, .loupe-batch-score { border-collapse: collapse; width: 100%; font-size: 12px; margin: 6px 0; }
+.loupe-batch-table th, .loupe-batch-table td, .loupe-batch-score th, .loupe-batch-score td { text-align: left; vertical-align: top; padding: 3px 6px;
+  border-bottom: 1px solid var(--vscode-widget-border, var(--vscode-contrastBorder, transparent)); }
+.loupe-batch-score caption { text-align: left; color: var(--vscode-descriptionForeground); padding: 2px 0; }
+.loupe-batch-thumb { width: 64px; }
+.loupe-batch-thumb img { display: block; max-width: 64px; max-height: 64px; image-orientation: none; }
+.loupe-batch-answer { white-space: pre-wrap; overflow-wrap: anywhere; max-width: 60ch; }
+.loupe-batch-table tr[data-status="error"] td { color: var(--vscode-errorForeground); }
+.loupe-batch-pager { display: flex; gap: 8px; align-items: center; font-size: 12px; }
 .loupe-status { font-size: 12px; color: var(--vscode-descriptionForeground); }
 .loupe-status:empty { display: none; }
 .loupe-error { color: var(--vscode-errorForeground); white-space: pre-wrap; }

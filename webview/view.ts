@@ -25,6 +25,8 @@ export interface ViewDeps {
   saveSettings(patch: Partial<Settings>): void;
   /** Undefined when the renderer has no messaging: draw to ask is then off, copy falls back to the clipboard API. */
   post: ((m: RendererMessage) => void) | undefined;
+  /** Messages from the extension (the batch pager's rows); returns the unsubscribe. */
+  onMessage?(listener: (m: unknown) => void): () => void;
 }
 
 export class ResultView {

@@ -1,6 +1,7 @@
 // Output schema v2, shared by the kernel (writes it), the renderer, the exports and the CLI (read it).
 // A result holds the cell's images and one run per model run over them: fan-out over images, and later several
 // models or video frames, are runs side by side, never text joined and split again.
+import type { BatchSummary } from './batch';
 import { labelColor, modelColor } from './colors';
 import type { Task } from './tasks';
 
@@ -93,12 +94,14 @@ export interface Run {
 
 export interface LoupeResult {
   version: typeof RESULT_VERSION;
-  kind: 'images' | 'prompt';
+  /** `batch`: `@images <glob>`, one run per image kept in a sidecar file; `images` and `runs` are then empty. */
+  kind: 'images' | 'prompt' | 'batch';
   status: 'running' | 'ok' | 'error';
   task: Task;
   images: ResultImage[];
   prompt?: string;
   runs: Run[];
+  batch?: BatchSummary;
   params: Record<string, number | boolean>;
   /** The whole cell, milliseconds unless the key says otherwise. */
   timings: Record<string, number>;
@@ -177,7 +180,7 @@ function isObject(v: unknown): v is Record<string, unknown> {
 /** A result of this version, or one written by Loupe 0.1 (version 1) brought up to it; anything else: undefined. */
 export function readResult(value: unknown): LoupeResult | undefined {
   if (!isObject(value) || !Array.isArray(value.images)) return undefined;
-  if (value.version === RESULT_VERSION) return Array.isArray(value.runs) ? (value as unknown as LoupeResult) : undefined;
+  if (value.version === RESULT_VERSION) return Array.isArray(value.runs) && (value.kind !== 'batch' || isObject(value.batch)) ? (value as unknown as LoupeResult) : undefined;
   if (value.version === 1 && typeof value.answer === 'string' && Array.isArray(value.regions)) return upgradeV1(value as unknown as ResultV1);
   return undefined;
 }

@@ -131,6 +131,8 @@ export interface EngineStatus {
 export interface Engine {
   /** `local`, or a configured engine's id. */
   readonly id: string;
+  /** Requests it takes at once (batches): 1 for the local model host, a server's `concurrency`. */
+  readonly concurrency?: number;
   listModels(): Promise<ModelListing[]>;
   /** What is known about a model without downloading anything; undefined when only preparing it can tell. */
   describe(ref: string): ModelDescription | undefined;

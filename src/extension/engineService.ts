@@ -140,6 +140,8 @@ export class EngineService implements vscode.Disposable {
       defaultModels: c.get<Partial<Record<Task, string>>>('defaultModels', DEFAULTS.taskModels),
       maxImageTokens: c.get<number>('maxImageTokens', DEFAULTS.maxImageTokens),
       maxImagePixels: c.get<number>('maxImagePixels', DEFAULTS.maxImagePixels),
+      batchMaxImages: c.get<number>('batchMaxImages', DEFAULTS.batchMaxImages),
+      batchLimitHint: 'setting loupe.batchMaxImages',
     };
   }
 

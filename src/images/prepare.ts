@@ -80,10 +80,12 @@ export async function encodeForServer(
   const target = size(natural);
   const resized = (await decodePipeline(bytes, maxPixels)).resize(target.width, target.height, { fit: 'fill', kernel: 'lanczos3' });
   try {
-    const { data, info } = await resized.png({ compressionLevel: 1 }).toBuffer({ resolveWithObject: true });
+    // Decoded and resized once; encoded once: PNG where there is transparency, else JPEG (a fraction of the bytes).
+    const { data: raw, info } = await resized.raw().toBuffer({ resolveWithObject: true });
     const s = await loadSharp();
-    if ((await s(data).metadata()).hasAlpha) return { data, mime: 'image/png', width: info.width, height: info.height, natural };
-    return { data: await s(data).jpeg({ quality: 92 }).toBuffer(), mime: 'image/jpeg', width: info.width, height: info.height, natural };
+    const pixels = s(raw, { raw: { width: info.width, height: info.height, channels: info.channels } });
+    if (info.channels === 2 || info.channels === 4) return { data: await pixels.png({ compressionLevel: 1 }).toBuffer(), mime: 'image/png', width: info.width, height: info.height, natural };
+    return { data: await pixels.jpeg({ quality: 92 }).toBuffer(), mime: 'image/jpeg', width: info.width, height: info.height, natural };
   } catch (e) {
     throw imageError(`${input.source} is corrupt or truncated: ${(e as Error).message.split('\n')[0]}`);
   }

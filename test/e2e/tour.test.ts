@@ -5,14 +5,14 @@
 // share the workbench; each saves test-results/e2e/<scenario>.png (and <scenario>-failure.png when it fails).
 // Env: LOUPE_E2E_SKIP=1 skips; LOUPE_E2E_VSIX=<path> installs that vsix; LOUPE_E2E_KEEP=1 keeps temp folders.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Page, Request } from 'playwright-core';
 import { RESULTS_DIR, WAIT_MS, openFile, openFileFromExplorer, runCommand, screenshot, sleep, startWorkbench, waitFor, type Workbench } from './harness';
-import { activeNotebook, allFrameText, cellState, cellText, codeCell, pickKernelIfAsked, renderedResults, resultWithImage, runAll, runCell, waitCellDone, workbenchResponds } from './loupe';
+import { activeNotebook, allFrameText, batchView, cellState, cellText, codeCell, pickKernelIfAsked, renderedResults, resultWithImage, runAll, runCell, waitCellDone, workbenchResponds } from './loupe';
 import { startServer, type TestServer } from '../helpers/openai-server';
-import { SKIP, SPOT_BOX, SPOT_SIZE, eventLoopLines, makeWorkspace, modelSettings, prepare } from './workspace';
+import { SKIP, SPOT_BOX, SPOT_SIZE, batchSpot, eventLoopLines, makeWorkspace, modelSettings, prepare } from './workspace';
 
 const MALFORMED = '{"loupe": 1, "cells": [ oops';
 const EVENT_LOOP_LIMIT_MS = 50;
@@ -339,6 +339,83 @@ test('side by side: a local fixture model and a vLLM-shaped server answer one ce
       return res?.runs?.length === 2 ? res.runs : undefined;
     }, 30_000, 1000);
     assert.deepEqual(runs.map((x) => [x.modelIndex, x.model?.engine]), [[0, 'local'], [1, 'gpu']]);
+    await closeAllEditors(page);
+  }),
+);
+
+test('a 20-image batch: progress in the cell, cancel keeps what is done, running again resumes, Export Session → COCO writes every row', { timeout: 240_000, skip: SKIP }, () =>
+  scenario('batch', undefined, async (page) => {
+    await closeAllEditors(page);
+    await openFile(page, 'batch.loupe');
+    const cell = codeCell(page, '@images batch').first();
+    await cell.waitFor({ timeout: WAIT_MS });
+    const state = async () => {
+      const b = await batchView(page);
+      if (!b) return undefined;
+      return { b, state: await b.view.getAttribute('data-state'), done: Number(await b.view.locator('progress').getAttribute('value')), text: (await b.view.locator('.loupe-batch-status').textContent()) ?? '' };
+    };
+    await runAll(page);
+    const running = await waitFor('the batch to be under way', async () => {
+      const s = await state();
+      return s?.state === 'running' && s.done >= 3 ? s : undefined;
+    }, 90_000, 100);
+    log(`batch: ${running.text}`);
+    assert.match(running.text, /^Batch running: \d+ of 20 done · [\d.]+ images\/s · about .* left · 0 errors — @images batch\/\*\.png$/);
+    await screenshot(page, 'batch-running');
+    const interrupt = activeNotebook(page).locator('.notebook-toolbar-container .action-label', { hasText: /^Interrupt$/ });
+    if (await interrupt.first().isVisible()) await interrupt.first().click();
+    else await runCommand(page, 'Notebook: Interrupt');
+    const cancelled = await waitFor('the batch to stop', async () => {
+      const s = await state();
+      return s?.state === 'cancelled' ? s : undefined;
+    }, 20_000, 100);
+    log(`batch cancelled: ${cancelled.text}`);
+    assert.ok(cancelled.done >= 3 && cancelled.done < 20, `cancelled mid-way at ${cancelled.done}`);
+    assert.match((await cancelled.b.view.locator('.loupe-error').textContent()) ?? '', /Cancelled: \d+ of 20 done, kept in batch\.loupe\.runs\/batch-[0-9a-f]{16}\.jsonl\. Run the cell again to resume\./);
+    const runs = join(workspace, 'batch.loupe.runs');
+    const sidecarRows = () => readdirSync(runs).filter((f) => f.endsWith('.jsonl')).flatMap((f) => readFileSync(join(runs, f), 'utf8').split('\n').filter(Boolean));
+    assert.equal(sidecarRows().length, cancelled.done, 'every finished image is on disk');
+    // Again: the finished images are skipped, the rest run.
+    await runAll(page);
+    const done = await waitFor('the batch to finish', async () => {
+      const s = await state();
+      return s?.state === 'done' ? s : undefined;
+    }, 120_000, 200);
+    log(`batch resumed: ${done.text}`);
+    assert.equal(done.text, `Batch finished: 20 of 20 done · 0 errors · ${cancelled.done} from an earlier run — @images batch/*.png`);
+    assert.equal(sidecarRows().length, 20, 'each image once');
+    assert.equal(await done.b.view.locator('.loupe-batch-table tbody tr').count(), 20);
+    assert.equal(await done.b.view.locator('.loupe-batch-table img').count(), 20, 'thumbnails');
+    // Scored against the truth: every box is a hit.
+    const score = await done.b.view.locator('.loupe-batch-score tbody td').allTextContents();
+    log(`batch score: ${score.join(' | ')}`);
+    assert.deepEqual(score.slice(1, 5), ['20', '20', '20', '100.0%']);
+    await page.mouse.move(0, 0);
+    await screenshot(page, 'batch');
+    // Export Session → COCO: the save dialog names a folder, and every row's box is there, in image pixels.
+    const outDir = join(workspace, 'batch.coco');
+    rmSync(outDir, { recursive: true, force: true });
+    await runCommand(page, 'Loupe: Export Session…');
+    const pick = page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: 'COCO annotations' });
+    await pick.first().waitFor({ state: 'visible', timeout: WAIT_MS });
+    await pick.first().click();
+    const input = page.locator('.quick-input-widget .quick-input-box input');
+    await waitFor('the save dialog to suggest batch.coco', async () => (await input.isVisible()) && /batch\.coco$/.test(await input.inputValue()), 20_000);
+    await page.keyboard.press('Enter');
+    const file = join(outDir, 'annotations.coco.json');
+    await waitFor('annotations.coco.json written', () => existsSync(file), 30_000);
+    const coco = JSON.parse(readFileSync(file, 'utf8')) as { images: { id: number; file_name: string; width: number; height: number }[]; annotations: { image_id: number; bbox: number[] }[] };
+    assert.equal(coco.images.length, 20);
+    assert.equal(coco.annotations.length, 20);
+    for (const im of coco.images) {
+      const i = Number(/spot-(\d+)\.png$/.exec(im.file_name)![1]);
+      const want = batchSpot(i);
+      assert.deepEqual([im.width, im.height], [want.width, want.height]);
+      const [x, y, w, h] = coco.annotations.find((a) => a.image_id === im.id)!.bbox as [number, number, number, number];
+      const got = [x, y, x + w, y + h];
+      got.forEach((v, k) => assert.ok(Math.abs(v - want.box[k]!) <= (k % 2 ? want.height : want.width) / 24 + 2, `${im.file_name} edge ${k}: ${v} vs ${want.box[k]}`));
+    }
+    await page.locator('.notifications-toasts', { hasText: /wrote \d+ files? for 1 batch/ }).first().waitFor({ state: 'visible', timeout: 10_000 });
     await closeAllEditors(page);
   }),
 );

@@ -24,6 +24,9 @@ export const SHORT_CELL = '@image long.png\n@task caption';
 /** The notebook edited on disk while a cell of it streams (the merge scenario). */
 /** Side by side: the local fixture (as florence-2-base) and the test server's model, over one spot image. */
 export const SIDE_CELL = '@model florence-2-base, gpu:Qwen/Qwen2-VL-2B-Instruct\n@image side.png\n@task ground\nthe lamp';
+/** A batch of 20 spot images (large enough that one takes a moment, so the batch can be cancelled mid-way). */
+export const BATCH_CELL = '@model qwen2-vl-2b\n@images batch/*.png\n@truth batch/truth.json\n@task ground\nthe lamp';
+export const batchSpot = (i: number) => ({ width: 1200 + i * 10, height: 900, box: [150 + i * 5, 120, 600 + i * 5, 420] as [number, number, number, number] });
 export const MERGE_CELLS: NotebookCellSpec[] = [{ source: LONG_CELL.replace('seed=34', 'seed=35') }, { source: '@image spot.png\n@task caption' }];
 
 
@@ -108,6 +111,25 @@ export async function makeWorkspace(): Promise<string> {
   writeFileSync(join(ws, 'long.loupe'), notebookJson([{ source: LONG_CELL }, { source: SHORT_CELL }]));
   writeFileSync(join(ws, 'merge.loupe'), notebookJson(MERGE_CELLS));
   cpSync(join(ws, 'spot.png'), join(ws, 'side.png'));
+  mkdirSync(join(ws, 'batch'));
+  for (let i = 0; i < 20; i++) {
+    const s = batchSpot(i);
+    const [bx1, by1, bx2, by2] = s.box;
+    await sharp({ create: { width: s.width, height: s.height, channels: 3, background: { r: 20, g: 20, b: 28 } } })
+      .composite([{ input: { create: { width: bx2 - bx1, height: by2 - by1, channels: 3, background: { r: 255, g: 255, b: 255 } } }, left: bx1, top: by1 }])
+      .png()
+      .toFile(join(ws, 'batch', `spot-${String(i).padStart(2, '0')}.png`));
+  }
+  const spots = Array.from({ length: 20 }, (_, i) => batchSpot(i));
+  writeFileSync(
+    join(ws, 'batch', 'truth.json'),
+    JSON.stringify({
+      images: spots.map((s, i) => ({ id: i + 1, file_name: `spot-${String(i).padStart(2, '0')}.png`, width: s.width, height: s.height })),
+      annotations: spots.map((s, i) => ({ id: i + 1, image_id: i + 1, category_id: 1, bbox: [s.box[0], s.box[1], s.box[2] - s.box[0], s.box[3] - s.box[1]], area: 1, iscrowd: 0 })),
+      categories: [{ id: 1, name: 'lamp' }],
+    }),
+  );
+  writeFileSync(join(ws, 'batch.loupe'), notebookJson([{ source: BATCH_CELL }]));
   writeFileSync(join(ws, 'side.loupe'), notebookJson([{ source: SIDE_CELL }]));
   writeFileSync(join(ws, 'bad-images.loupe'), notebookJson([{ source: '@image broken.jpg' }, { source: '@image huge.png' }, { source: '@image huge.png\n@task caption' }]));
   return ws;

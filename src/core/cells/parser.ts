@@ -1,6 +1,6 @@
 // The prompt-cell language: `@directives` plus free prompt text. Pure: no I/O, no vscode.
 import { checkParam, paramSpec, PARAM_KEYS, type GenerationParams } from '../../common/params';
-import { DEFAULT_TASK, isTask, TASKS, type Task } from '../../common/tasks';
+import { DEFAULT_TASK, isTask, taskSpec, TASKS, type Task } from '../../common/tasks';
 
 export interface SourcePos {
   /** 1-based. */
@@ -38,6 +38,12 @@ export interface ParsedCell {
   params: GenerationParams;
   /** The prompt text: every non-directive line, `@@` unescaped, outer blank lines trimmed. */
   prompt: string;
+  /** `@images <glob>` lines: the cell is a batch, the same task once per matched image. */
+  batch: { glob: string; line: number; column: number }[];
+  /** `@truth <COCO json>`: the batch's regions are scored against it. */
+  truth?: { source: string; line: number; column: number };
+  /** `@set rerun=all`: a batch starts over instead of resuming. */
+  rerun?: boolean;
   errors: CellError[];
 }
 
@@ -45,12 +51,12 @@ export interface ParsedCell {
 export const MAX_MODELS = 4;
 
 /** Every `@directive` (the grammar and the README's table are checked against this list). */
-export const DIRECTIVES = ['image', 'region', 'task', 'model', 'set'] as const;
+export const DIRECTIVES = ['image', 'images', 'truth', 'region', 'task', 'model', 'set'] as const;
 const NUM = String.raw`[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?`;
 const REGION_RE = new RegExp(String.raw`^(?:(\S+)\s+)?\[\s*(${NUM})\s*,\s*(${NUM})\s*,\s*(${NUM})\s*,\s*(${NUM})\s*\]\s*$`);
 
 export function parseCell(source: string): ParsedCell {
-  const out: ParsedCell = { images: [], regions: [], models: [], task: DEFAULT_TASK, taskGiven: false, params: {}, prompt: '', errors: [] };
+  const out: ParsedCell = { images: [], regions: [], models: [], task: DEFAULT_TASK, taskGiven: false, params: {}, prompt: '', batch: [], errors: [] };
   const promptLines: string[] = [];
   const lines = source.split(/\r\n|\r|\n/);
 
@@ -97,6 +103,20 @@ export function parseCell(source: string): ParsedCell {
         out.images.push({ source: src, isUrl: scheme === 'https', line, column: argCol });
         return;
       }
+      case 'images': {
+        const glob = unquote(arg);
+        if (!glob) return err('@images needs a glob relative to the notebook, like photos/*.jpg or scans/**/*.png', argCol);
+        if (/^[a-zA-Z][a-zA-Z0-9+.-]+:\/\//.test(glob)) return err('@images matches files on this machine: for an image on the web use @image <https URL>', argCol);
+        out.batch.push({ glob, line, column: argCol });
+        return;
+      }
+      case 'truth': {
+        const src = unquote(arg);
+        if (!src) return err('@truth needs the path of a COCO JSON file with the true boxes', argCol);
+        if (out.truth) return err('@truth is given twice', indent + 1);
+        out.truth = { source: src, line, column: argCol };
+        return;
+      }
       case 'region': {
         const rm = REGION_RE.exec(arg);
         if (!rm) return err('@region expects [x1, y1, x2, y2] or <image number> [x1, y1, x2, y2], in pixels', argCol);
@@ -138,6 +158,13 @@ export function parseCell(source: string): ParsedCell {
             col += pair.length;
             continue;
           }
+          // Not a generation parameter: how a batch treats the results of an earlier run.
+          if (pair.startsWith('rerun=')) {
+            if (pair !== 'rerun=all') err(`@set rerun takes "all" (start the batch over), found "${pair.slice(6)}"`, col);
+            else out.rerun = true;
+            col += pair.length;
+            continue;
+          }
           const problem = setParam(out.params, pair);
           if (problem) err(problem, col);
           col += pair.length;
@@ -148,7 +175,7 @@ export function parseCell(source: string): ParsedCell {
   });
 
   out.regions.forEach((r) => {
-    if (r.image > out.images.length) {
+    if (r.image > out.images.length && out.batch.length === 0) {
       out.errors.push({
         line: r.line,
         column: r.column,
@@ -156,6 +183,17 @@ export function parseCell(source: string): ParsedCell {
       });
     }
   });
+
+  // A batch runs one task per image: it cannot mix in single images or ask about a region of one of them.
+  const firstBatch = out.batch[0];
+  if (firstBatch) {
+    const at = (x: { line: number; column: number }, message: string) => out.errors.push({ line: x.line, column: x.column, message });
+    for (const img of out.images) at(img, '@image and @images do not mix: a batch (@images) runs the same prompt on each image it matches; put single images in a cell of their own');
+    for (const r of out.regions) at(r, '@region does not apply to a batch (@images): the images differ in size; ask about a region in a cell with @image');
+    const spec = taskSpec(out.task);
+    if (spec.runs !== 'per-image' && out.task !== 'ask') at(firstBatch, `@task ${out.task} does not run once per image, so it cannot run as a batch; batch tasks: ${TASKS.filter((t) => taskSpec(t).runs === 'per-image' || t === 'ask').join(', ')}`);
+  } else if (out.truth) out.errors.push({ line: out.truth.line, column: out.truth.column, message: '@truth scores a batch: add @images <glob> for the images it describes' });
+  if (out.rerun && !firstBatch) out.errors.push({ line: lines.findIndex((l) => /rerun=/.test(l)) + 1, column: 1, message: '@set rerun=all applies to a batch (@images)' });
 
   while (promptLines.length && promptLines[0]!.trim() === '') promptLines.shift();
   while (promptLines.length && promptLines[promptLines.length - 1]!.trim() === '') promptLines.pop();
@@ -174,6 +212,10 @@ function setParam(params: GenerationParams, pair: string): string | undefined {
   if ('error' in checked) return checked.error;
   (params as Record<string, number | boolean>)[key] = checked.value;
   return undefined;
+}
+
+function unquote(arg: string): string {
+  return (arg.startsWith('"') && arg.endsWith('"') && arg.length >= 2) || (arg.startsWith("'") && arg.endsWith("'") && arg.length >= 2) ? arg.slice(1, -1) : arg;
 }
 
 /** An image cell has `@image` lines and nothing else (blank lines allowed). */

@@ -6,6 +6,7 @@ import { escapeHtml } from '../../common/markup';
 import { coordsText, labelAnchor, regionInImage, regionName, regionShape, shapeSvg } from '../../common/regions';
 import { allRegions, isSideBySide, mainModel, regionColor, resultModels, type LoupeResult, type Region, type ResultImage } from '../../common/result';
 import { modelColor } from '../../common/colors';
+import { hitRate, meanIou } from '../../common/batch';
 import { parseCell } from '../cells/parser';
 import type { StoredNotebook } from '../notebook/format';
 import {
@@ -53,6 +54,10 @@ figcaption { font-size: 12px; color: var(--muted); margin-top: 4px; line-height:
 .columns { display: grid; grid-template-columns: repeat(var(--cols), minmax(0, 1fr)); gap: 12px; }
 .answer.column { border-left: 4px solid var(--border); padding-left: 8px; }
 .answer.run-error { color: var(--err); }
+table.batch, table.batch-score { border-collapse: collapse; margin: 8px 0; font-size: 13px; }
+table.batch td, table.batch th, table.batch-score td, table.batch-score th { border-bottom: 1px solid var(--border); padding: 3px 6px; text-align: left; vertical-align: top; }
+table.batch tr[data-status="error"] td { color: var(--err); }
+.batch-answer { white-space: pre-wrap; max-width: 60ch; }
 .legend { display: flex; flex-wrap: wrap; gap: 12px; margin: 6px 0; font-size: 13px; }
 .regions { margin: 6px 0 0; padding-left: 0; list-style: none; font-size: 13px; }
 .regions li { margin: 2px 0; }
@@ -131,7 +136,33 @@ function renderOutput(o: OutputView, askedRegions: Region[]): string {
   }
 }
 
+/** A batch: its summary, scores and the rows the output holds (the rest are in its sidecar, named). */
+function renderBatch(r: LoupeResult): string {
+  const b = r.batch!;
+  const parts = [`<div class="cell-head result-head" data-task="${escapeHtml(r.task)}"><span>${escapeHtml(`${r.task} · batch of ${b.images} image${b.images === 1 ? '' : 's'}${b.models > 1 ? ` × ${b.models} models` : ''} · ${b.ok} ok, ${b.errors} errors · ${b.state}`)}</span></div>`];
+  if (b.scores?.length) {
+    parts.push(
+      `<table class="batch-score"><thead><tr><th>Model</th><th>Images</th><th>True boxes</th><th>Hits (IoU ≥ 0.5)</th><th>Hit rate</th><th>Mean IoU</th></tr></thead><tbody>${b.scores
+        .map((s) => `<tr><td>${escapeHtml(modelLabel(s.model))}</td><td>${s.images}</td><td>${s.truth}</td><td>${s.hits}</td><td>${(hitRate(s) * 100).toFixed(1)}%</td><td>${meanIou(s).toFixed(3)}</td></tr>`)
+        .join('')}</tbody></table>`,
+    );
+  }
+  parts.push(
+    `<table class="batch"><thead><tr><th></th><th>Image</th>${b.models > 1 ? '<th>Model</th>' : ''}<th>Answer</th><th>Regions</th><th>Status</th></tr></thead><tbody>${b.rows
+      .map(
+        (row) =>
+          `<tr data-status="${row.status}"><td>${row.thumb?.data ? `<img src="data:${row.thumb.mime};base64,${row.thumb.data}" width="${row.thumb.width}" height="${row.thumb.height}" alt="">` : ''}</td><td>${escapeHtml(row.image)}</td>${b.models > 1 ? `<td>${escapeHtml(modelLabel(row.model))}</td>` : ''}<td class="batch-answer">${escapeHtml(row.status === 'ok' ? row.answer : (row.error ?? 'failed'))}</td><td>${row.regions.length}</td><td>${row.status}</td></tr>`,
+      )
+      .join('')}</tbody></table>`,
+  );
+  const rest = b.images * b.models - b.rows.length;
+  if (rest > 0) parts.push(`<div class="note">${escapeHtml(`${rest} more rows are in ${b.sidecar}, next to the notebook (Export Session… → COCO, YOLO, Label Studio or CSV writes them all).`)}</div>`);
+  if (b.error) parts.push(`<div class="error">${escapeHtml(b.error)}</div>`);
+  return `<div class="result" data-kind="batch" data-status="${escapeHtml(r.status)}">${parts.join('')}</div>`;
+}
+
 function renderResult(r: LoupeResult, askedRegions: Region[]): string {
+  if (r.kind === 'batch' && r.batch) return renderBatch(r);
   const parts: string[] = [];
   const fixture = isFixtureResult(r);
   const all = allRegions(r);

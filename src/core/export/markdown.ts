@@ -3,6 +3,7 @@
 import { modelColorName } from '../../common/colors';
 import { modelLabel } from '../../common/labels';
 import { coordsText, regionName } from '../../common/regions';
+import { hitRate, meanIou } from '../../common/batch';
 import { allRegions, isSideBySide, regionColor, resultModels, type LoupeResult } from '../../common/result';
 import { burnRegions } from '../../images/burn';
 import { loadSharp } from '../../images/sharp';
@@ -49,6 +50,7 @@ export async function exportMarkdown(nb: StoredNotebook, opts: ExportOptions): P
 }
 
 async function resultBlocks(r: LoupeResult, cellIndex: number, resultIndex: number, folder: string, files: ExportFile[]): Promise<string[]> {
+  if (r.kind === 'batch' && r.batch) return batchBlocks(r);
   const blocks: string[] = [];
   const fixture = isFixtureResult(r);
   if (r.kind === 'prompt') blocks.push(`*${escapeMarkdown(resultSummary(r))}*${fixture ? ` **(fixture model)** <!-- ${FIXTURE_NOTE} -->` : ''}`);
@@ -102,4 +104,19 @@ export function fence(text: string, lang = ''): string {
   const longest = Math.max(2, ...[...text.matchAll(/`+/g)].map((m) => m[0].length));
   const f = '`'.repeat(longest + 1);
   return `${f}${lang}\n${text}\n${f}`;
+}
+
+/** A batch: its summary, scores, and the rows the output holds as a table (the rest are in its sidecar). */
+function batchBlocks(r: LoupeResult): string[] {
+  const b = r.batch!;
+  const cell = (v: string) => escapeMarkdown(v).replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
+  const blocks = [`*${escapeMarkdown(`${r.task} · batch of ${b.images} images${b.models > 1 ? ` × ${b.models} models` : ''} · ${b.ok} ok, ${b.errors} errors · ${b.state}`)}*`];
+  if (b.scores?.length) {
+    blocks.push(['| Model | Images | True boxes | Hits | Hit rate | Mean IoU |', '| --- | --- | --- | --- | --- | --- |', ...b.scores.map((s) => `| ${cell(modelLabel(s.model))} | ${s.images} | ${s.truth} | ${s.hits} | ${(hitRate(s) * 100).toFixed(1)}% | ${meanIou(s).toFixed(3)} |`)].join('\n'));
+  }
+  blocks.push(['| Image | Answer | Regions | Status |', '| --- | --- | --- | --- |', ...b.rows.map((row) => `| ${cell(row.image)} | ${cell(row.status === 'ok' ? row.answer : (row.error ?? 'failed'))} | ${row.regions.length} | ${row.status} |`)].join('\n'));
+  const rest = b.images * b.models - b.rows.length;
+  if (rest > 0) blocks.push(`*${escapeMarkdown(`${rest} more rows are in ${b.sidecar}, next to the notebook.`)}*`);
+  if (b.error) blocks.push(`**Error:** ${markdownText(b.error)}`);
+  return blocks;
 }

@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { BatchSummary } from '../../common/batch';
 import type { LoupeResult, ModelInfo, Region, Run, Task } from '../../common/result';
 import type { StoredNotebook } from '../notebook/format';
 import { cellViews, type CellError, type ExportFile, type ExportOptions } from './common';
@@ -45,7 +46,9 @@ export interface SessionRun {
 
 export interface SessionCell {
   cell: number;
-  kind: 'images' | 'prompt' | 'none';
+  kind: 'images' | 'prompt' | 'batch' | 'none';
+  /** A batch's summary (its rows are in the sidecar it names, relative to the notebook). */
+  batch?: Omit<BatchSummary, 'rows'>;
   source: string;
   status: 'ok' | 'error' | 'running' | 'not-run';
   task?: Task;
@@ -107,7 +110,8 @@ export async function sessionRecord(nb: StoredNotebook, opts: ExportOptions & { 
         };
       }),
     );
-    for (const m of r?.runs.flatMap((x) => (x.model ? [x.model] : [])) ?? []) {
+    const batchModels = r?.batch?.rows.flatMap((x) => (x.model ? [x.model] : [])) ?? [];
+    for (const m of [...(r?.runs.flatMap((x) => (x.model ? [x.model] : [])) ?? []), ...batchModels]) {
       const key = JSON.stringify([m.engine, m.id, m.revision, m.provider, m.dtype]);
       if (!models.has(key)) models.set(key, { id: m.id, ...(m.engine ? { engine: m.engine } : {}), revision: m.revision, dtype: m.dtype, provider: m.provider, ...(m.fixture ? { fixture: true } : {}) });
     }
@@ -116,7 +120,8 @@ export async function sessionRecord(nb: StoredNotebook, opts: ExportOptions & { 
       kind: r?.kind ?? 'none',
       source: v.cell.source,
       status: r?.status ?? (errors.length ? 'error' : 'not-run'),
-      ...(r?.kind === 'prompt' ? { task: r.task, prompt: r.prompt ?? '', params: r.params } : {}),
+      ...(r?.kind === 'prompt' || r?.kind === 'batch' ? { task: r.task, prompt: r.prompt ?? '', params: r.params } : {}),
+      ...(r?.batch ? { batch: (({ rows: _rows, ...rest }) => rest)(r.batch) } : {}),
       images,
       runs: (r?.runs ?? []).map((x) => ({
         images: x.images,

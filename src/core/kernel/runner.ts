@@ -1,5 +1,6 @@
 // Runs prompt cells on any Engine: picks the model, checks the task, loads images, streams each run's answer and
 // parses it with the model's dialect. Plain TypeScript shared by the VS Code kernel and the CLI.
+import { DEFAULTS } from '../../common/defaults';
 import { describeError, LoupeError } from '../../common/errors';
 import { RESULT_MIME, RESULT_VERSION, allRegions, regionColor, type LoupeResult, type ModelInfo, type Run } from '../../common/result';
 import { taskSpec, type Task } from '../../common/tasks';
@@ -10,6 +11,7 @@ import { modelsFor } from '../../engine/registry';
 import type { Capability, EngineImage, EngineSet, GenerateRequest, LoadedModel, PrepareProgress } from '../../engine/types';
 import { burnRegions } from '../../images/burn';
 import { loadImage, type ImageResult } from '../../images/load';
+import { runBatch } from '../batch/run';
 import type { ParsedCell } from '../cells/parser';
 import type { PromptContext, PromptRunner } from './kernel';
 import { errorOutput, jsonItem, resultOutput, textItem, toResultImages, type OutputSpec } from './outputs';
@@ -23,6 +25,9 @@ export interface RunnerSettings {
   offline?: boolean;
   maxImageTokens: number;
   maxImagePixels: number;
+  /** Most images one `@images` batch may match (loupe.batchMaxImages, --max-images), and how to change it. */
+  batchMaxImages?: number;
+  batchLimitHint?: string;
 }
 
 export interface RunnerDeps {
@@ -119,6 +124,7 @@ export class EnginePromptRunner implements PromptRunner {
   }
 
   async run(cell: ParsedCell, ctx: PromptContext): Promise<boolean> {
+    if (cell.batch.length) return this.runBatch(cell, ctx);
     const now = this.deps.now ?? Date.now;
     const t0 = now();
     const s = this.deps.settings();
@@ -186,6 +192,22 @@ export class EnginePromptRunner implements PromptRunner {
       await ctx.replaceOutputs(outputs);
       return false;
     }
+  }
+
+  private runBatch(cell: ParsedCell, ctx: PromptContext): Promise<boolean> {
+    return runBatch(cell, ctx, {
+      pick: (ref) => this.deps.engines.pick(ref),
+      chooseModel: (c, notes) => this.chooseModel(c, this.deps.settings(), notes),
+      checkTask: (id, capabilities, task) => checkTask(id, capabilities as Capability[], task),
+      withProgress: (label, fn) => this.deps.withProgress(label, fn),
+      ...(this.deps.onLoaded ? { onLoaded: (m: LoadedModel) => this.deps.onLoaded!(m) } : {}),
+      settings: () => {
+        const s = this.deps.settings();
+        return { maxImageTokens: s.maxImageTokens, maxImagePixels: s.maxImagePixels, batchMaxImages: s.batchMaxImages ?? DEFAULTS.batchMaxImages, batchLimitHint: s.batchLimitHint ?? 'loupe.batchMaxImages' };
+      },
+      ...(this.deps.now ? { now: this.deps.now } : {}),
+      ...(this.deps.streamIntervalMs !== undefined ? { updateIntervalMs: this.deps.streamIntervalMs } : {}),
+    });
   }
 
   /** One model over the cell: checked, prepared (downloaded), loaded, and run once per planned run. */

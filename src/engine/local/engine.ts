@@ -37,6 +37,8 @@ interface Resolved {
 
 export class LocalEngine implements Engine {
   readonly id = LOCAL_ENGINE_ID;
+  /** The model host runs one generation at a time: a batch feeds it image by image. */
+  readonly concurrency = 1;
   private readonly resolved = new WeakMap<ModelHandle, Resolved>();
   private readonly loaded = new Map<string, LoadedModel>();
 

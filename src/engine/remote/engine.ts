@@ -12,7 +12,7 @@ import { encodeForServer } from '../../images/prepare';
 import type { Dialect } from '../dialects';
 import { chatInstruction, dialectTasks, florencePrompt, regionText } from '../dialects/prompts';
 import type { Capability, Engine, EngineStatus, GenerateOptions, GenerateRequest, Generation, LoadedModel, ModelDescription, ModelHandle, ModelListing, PrepareOptions } from '../types';
-import { DEFAULT_MAX_PIXELS, DEFAULT_TIMEOUT_SECONDS, dialectFromName, type EngineConfig } from './config';
+import { DEFAULT_CONCURRENCY, DEFAULT_MAX_PIXELS, DEFAULT_TIMEOUT_SECONDS, dialectFromName, type EngineConfig } from './config';
 import { PROVIDERS } from './providers';
 
 export interface RemoteEngineOptions {
@@ -109,12 +109,27 @@ export class RemoteEngine implements Engine {
     return this.opts.config;
   }
 
+  /** Requests in flight at once in a batch: servers batch requests themselves (vLLM's continuous batching). */
+  get concurrency(): number {
+    return this.opts.config.concurrency ?? DEFAULT_CONCURRENCY;
+  }
+
   private where(): string {
     return `engine ${this.id} (${this.provider.label} at ${this.opts.config.baseUrl})`;
   }
 
+  /** One client per key (it keeps its connections): a batch sends thousands of requests. */
+  private cached: { key: string | undefined; client: OpenAI } | undefined;
+
   private async client(): Promise<OpenAI> {
     const key = await this.opts.apiKey();
+    if (this.cached && this.cached.key === key) return this.cached.client;
+    const client = this.newClient(key);
+    this.cached = { key, client };
+    return client;
+  }
+
+  private newClient(key: string | undefined): OpenAI {
     return new OpenAI({
       baseURL: this.opts.config.baseUrl,
       // The protocol needs a key header; local servers take any value.
