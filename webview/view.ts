@@ -8,6 +8,7 @@ import { renderAnswer } from './answer';
 import { applyLayout, ViewSync, type Layout } from './compare';
 import { button, el, setPressed } from './dom';
 import { ImageFigure } from './figure';
+import { ElementTable } from './elements';
 import type { RegionRef } from './overlay';
 import { IDENTITY, ZOOM_STEP, zoomAt, type View } from './viewport';
 
@@ -43,6 +44,8 @@ export class ResultView {
   private regions: Region[] = [];
   private answerKey = '';
   private selected: number | undefined;
+  /** UI elements and detector boxes as a table synced with the overlay (webview/elements.ts). */
+  private readonly elements: ElementTable;
   private drawOn = false;
   private readonly btn: Record<'overlay' | 'labels' | 'layout' | 'zoomIn' | 'zoomOut' | 'fit' | 'draw' | 'copy' | 'ask', HTMLButtonElement>;
 
@@ -76,7 +79,8 @@ export class ResultView {
     this.messages = el(doc, 'div', 'loupe-messages');
     this.live = el(doc, 'div', 'loupe-sr');
     this.live.setAttribute('aria-live', 'polite');
-    this.root.append(toolbar, this.imagesBox, this.statusBox, this.answerBox, this.messages, this.live);
+    this.elements = new ElementTable(doc, { hot: (id, on) => (on || id !== this.selected) && this.hot(id, on), select: (id) => this.focusRegion(id) });
+    this.root.append(toolbar, this.imagesBox, this.statusBox, this.answerBox, this.elements.root, this.messages, this.live);
     this.root.classList.toggle('hide-overlay', !s.overlay);
     this.root.classList.toggle('hide-labels', !s.labels);
     this.wire();
@@ -99,6 +103,7 @@ export class ResultView {
     this.statusBox.textContent = [r.status === 'running' ? 'Generating…' : '', models.length ? `${models.length > 1 ? 'Models' : 'Model'}: ${models.join(', ')}` : ''].filter(Boolean).join(' · ');
     this.updateImages(r);
     this.updateAnswer(r);
+    this.elements.update(allRegions(r), r.images.length > 1);
     const messages = [...(r.notes ?? []).map((n) => el(this.doc, 'div', 'loupe-note', n)), ...[...r.warnings, ...r.runs.flatMap((x) => x.warnings)].map((w) => el(this.doc, 'div', 'loupe-warning', `⚠ ${w}`))];
     if (r.error) messages.push(el(this.doc, 'div', 'loupe-error', r.error));
     this.messages.replaceChildren(...messages);
@@ -224,6 +229,7 @@ export class ResultView {
     fig?.shape(id)?.classList.toggle('is-hot', on);
     fig?.chip(id)?.classList.toggle('is-hot', on);
     for (const s of this.spansOf.get(id) ?? []) s.classList.toggle('is-hot', on);
+    this.elements.setHot(id, on);
   }
 
   private select(id: number | undefined): void {
@@ -237,6 +243,7 @@ export class ResultView {
       this.hot(id, true);
     }
     this.btn.copy.disabled = this.btn.ask.disabled = id === undefined;
+    this.elements.setSelected(id);
   }
 
   private toggle(key: 'overlay' | 'labels'): void {
@@ -320,5 +327,12 @@ export class ResultView {
         this.askSelected();
       }
     });
+  }
+
+  /** A table row chose a region: select it and bring its box into view, keeping focus on the row. */
+  private focusRegion(id: number): void {
+    this.select(id);
+    const fig = this.figureOf.get(id);
+    fig?.reveal(id, this.refsOf.get(fig.image.index) ?? []);
   }
 }

@@ -1,0 +1,104 @@
+// The element list of a screen (`@task list-elements`, detector boxes): a table synced with the overlay. Hovering a
+// row lights its box, clicking (or Enter on) a row selects the region, selecting a box selects its row. Arrow keys
+// move between rows. Model text goes in through textContent only.
+import { regionBounds } from '../src/common/regions';
+import type { Region } from '../src/common/result';
+import { el } from './dom';
+import { colorClass } from './overlay';
+
+export interface ElementTableHost {
+  hot(id: number, on: boolean): void;
+  select(id: number): void;
+}
+
+/** The regions a table lists: those with an element type (UI elements, detector boxes). */
+export function elementRows(all: { id: number; region: Region }[]): { id: number; region: Region }[] {
+  return all.filter((x) => x.region.type !== undefined);
+}
+
+export class ElementTable {
+  readonly root: HTMLElement;
+  private readonly body: HTMLTableSectionElement;
+  private readonly rows = new Map<number, HTMLTableRowElement>();
+  private key = '';
+
+  constructor(
+    private readonly doc: Document,
+    private readonly host: ElementTableHost,
+  ) {
+    this.root = el(doc, 'div', 'loupe-elements');
+    this.root.hidden = true;
+    const table = el(doc, 'table', 'loupe-elements-table');
+    table.setAttribute('aria-label', 'Elements');
+    const head = table.createTHead().insertRow();
+    for (const h of ['#', 'type', 'text', 'box', 'image']) head.appendChild(el(doc, 'th', undefined, h)).setAttribute('scope', 'col');
+    this.body = table.createTBody();
+    this.root.appendChild(table);
+    this.body.addEventListener('pointerover', (e) => this.idOf(e.target, (id) => this.host.hot(id, true)));
+    this.body.addEventListener('pointerout', (e) => this.idOf(e.target, (id) => this.host.hot(id, false)));
+    this.body.addEventListener('click', (e) => this.idOf(e.target, (id) => this.host.select(id)));
+    this.body.addEventListener('keydown', (e) => {
+      const row = (e.target as Element).closest?.('tr');
+      if (!(row instanceof this.doc.defaultView!.HTMLTableRowElement)) return;
+      if (e.key === 'Enter' || e.key === ' ') {
+        e.preventDefault();
+        this.host.select(Number(row.dataset.region));
+      } else if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
+        e.preventDefault();
+        const next = (e.key === 'ArrowDown' ? row.nextElementSibling : row.previousElementSibling) as HTMLElement | null;
+        next?.focus();
+      }
+    });
+    this.body.addEventListener('focusin', (e) => this.idOf(e.target, (id) => this.host.hot(id, true)));
+    this.body.addEventListener('focusout', (e) => this.idOf(e.target, (id) => this.host.hot(id, false)));
+  }
+
+  private idOf(t: EventTarget | null, fn: (id: number) => void): void {
+    const id = ((t as Element | null)?.closest?.('tr') as HTMLElement | null)?.dataset.region;
+    if (id !== undefined) fn(Number(id));
+  }
+
+  update(all: { id: number; region: Region }[], multiImage: boolean): void {
+    const rows = elementRows(all);
+    const key = JSON.stringify(rows.map((r) => [r.id, r.region.type, r.region.label, r.region.coords]));
+    if (key === this.key) return;
+    this.key = key;
+    this.rows.clear();
+    this.root.hidden = rows.length === 0;
+    this.root.classList.toggle('one-image', !multiImage);
+    const trs = rows.map(({ id, region }, n) => {
+      const tr = this.doc.createElement('tr');
+      tr.dataset.region = String(id);
+      tr.tabIndex = 0;
+      tr.className = colorClass(region.label);
+      const box = regionBounds(region).map((v) => Math.round(v));
+      const text = region.label && region.label !== region.type ? region.label : '';
+      tr.setAttribute('aria-label', `Element ${n + 1}: ${region.type}${text ? `, ${text}` : ''}, ${region.kind === 'point' ? 'point' : 'box'} [${box.join(', ')}]`);
+      tr.append(
+        el(this.doc, 'td', 'loupe-el-n', String(n + 1)),
+        el(this.doc, 'td', 'loupe-el-type', region.type ?? ''),
+        el(this.doc, 'td', 'loupe-el-text', text || '—'),
+        el(this.doc, 'td', 'loupe-el-box', region.kind === 'point' ? `[${box.slice(0, 2).join(', ')}]` : `[${box.join(', ')}]`),
+        el(this.doc, 'td', 'loupe-el-image', String(region.image)),
+      );
+      this.rows.set(id, tr);
+      return tr;
+    });
+    this.body.replaceChildren(...trs);
+  }
+
+  setHot(id: number, on: boolean): void {
+    this.rows.get(id)?.classList.toggle('is-hot', on);
+  }
+
+  /** The selected region's row: marked, and scrolled into view within the table. */
+  setSelected(id: number | undefined): void {
+    for (const [rid, tr] of this.rows) tr.setAttribute('aria-selected', String(rid === id));
+    if (id !== undefined) this.rows.get(id)?.scrollIntoView?.({ block: 'nearest' });
+  }
+}
+
+/** Class of a region's chip for a tappable answer: a badge (✓ / ✗) in the stylesheet. */
+export function tappableClass(r: Region): string | undefined {
+  return r.tappable === undefined ? undefined : r.tappable ? 'is-tappable' : 'is-not-tappable';
+}
