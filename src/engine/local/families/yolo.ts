@@ -105,8 +105,8 @@ export function letterbox(width: number, height: number, inW: number, inH: numbe
   const h = Math.max(1, Math.round(height * r));
   const dw = (inW - w) / 2;
   const dh = (inH - h) / 2;
-  const top = Math.round(dh - 0.1);
-  const left = Math.round(dw - 0.1);
+  const top = Math.max(0, Math.round(dh - 0.1));
+  const left = Math.max(0, Math.round(dw - 0.1));
   return { width: w, height: h, left, top, right: inW - w - left, bottom: inH - h - top };
 }
 
