@@ -105,9 +105,12 @@ test('list-elements on a detector takes each element\'s text from the OCR model;
   assert.ok(els.every((e) => e.type), 'every element has a type');
   assert.ok(els.some((e) => e.label === 'FIXTURE TEXT'), JSON.stringify(els.map((e) => [e.type, e.label])));
   assert.match(r!.notes!.join(' '), /text comes from .*tiny-florence2/);
-  settings = { ...settings, defaultModels: {} };
+  // The default model stands in when it is present; a registry model not downloaded is never fetched for it.
+  settings = { ...settings, defaultModels: {}, defaultModel: 'florence-2-base' };
   const bare = await run('@model ./models/tiny-yolo\n@image screen.png\n@task list-elements');
-  assert.match(bare.result!.runs[0]!.warnings.join(' '), /loupe\.defaultModels \{"ocr-regions"/);
+  assert.match(bare.result!.runs[0]!.warnings.join(' '), /florence-2-base, the default model, is not downloaded\): the detector gives boxes only\. Set loupe\.defaultModels \{"ocr-regions"/);
+  settings = { ...settings, defaultModel: join(MODELS, 'tiny-florence2') };
+  assert.ok((await run('@model ./models/tiny-yolo\n@image screen.png\n@task list-elements')).result!.runs[0]!.regions.some((e) => e.label === 'FIXTURE TEXT'));
 });
 
 test('tappable is a badge on the asked region; find-element answers a box; Florence-2 is refused tappable before anything loads', async () => {

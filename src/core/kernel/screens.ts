@@ -49,17 +49,29 @@ export function combineElements(detected: Region[], lines: Region[]): Region[] {
   return [...out, ...loose.map(({ span: _span, ...rest }) => rest)];
 }
 
-/** The model that reads text for a detector's element list: loupe.defaultModels' ocr-regions (or ocr) entry. */
-export function ocrModelFor(defaultModels: Partial<Record<Task, string>> | undefined): string | undefined {
-  return defaultModels?.['ocr-regions'] ?? defaultModels?.ocr;
+/**
+ * The model that reads text for a detector's element list: loupe.defaultModels' ocr-regions (or ocr) entry, else the
+ * default model when it reads text with regions and is present (a local folder, or a registry model already
+ * downloaded): a detector cell never starts a download of its own.
+ */
+export async function ocrModelFor(engines: EngineSet, s: { defaultModel: string; defaultModels?: Partial<Record<Task, string>> }): Promise<{ ref?: string; why?: string }> {
+  const explicit = s.defaultModels?.['ocr-regions'] ?? s.defaultModels?.ocr;
+  if (explicit) return { ref: explicit };
+  const { engine, ref } = engines.pick(s.defaultModel);
+  const known = engine.describe(ref);
+  if (!known) return { ref: s.defaultModel };
+  if (!known.capabilities.includes('ocr-regions')) return { why: `${known.id}, the default model, does not read text with regions` };
+  const listed = (await engine.listModels()).find((m) => m.id === known.id);
+  return listed?.available ? { ref: s.defaultModel } : { why: `${known.id}, the default model, is not downloaded` };
 }
 
 /**
  * Runs OCR with regions on one image with the OCR model and returns its lines as boxes in original pixels, or a
  * warning that says why the elements have no text.
  */
-export async function ocrLines(engines: EngineSet, ref: string | undefined, image: EngineImage, base: Omit<GenerateRequest, 'task' | 'images' | 'regions' | 'prompt'>, o: { baseDir?: string; signal: AbortSignal }): Promise<{ lines: Region[]; warning?: string; model?: string }> {
-  if (!ref) return { lines: [], warning: 'No OCR model for the elements\' text: the detector gives boxes only. Set loupe.defaultModels {"ocr-regions": "<model>"} (e.g. florence-2-base) to add the text of each element.' };
+export async function ocrLines(engines: EngineSet, ocr: { ref?: string; why?: string }, image: EngineImage, base: Omit<GenerateRequest, 'task' | 'images' | 'regions' | 'prompt'>, o: { baseDir?: string; signal: AbortSignal }): Promise<{ lines: Region[]; warning?: string; model?: string }> {
+  const ref = ocr.ref;
+  if (!ref) return { lines: [], warning: `No OCR model for the elements' text (${ocr.why ?? 'none set'}): the detector gives boxes only. Set loupe.defaultModels {"ocr-regions": "<model>"} (e.g. florence-2-base) to add the text of each element.` };
   const { engine, ref: r } = engines.pick(ref);
   const handle = await engine.prepare(r, { baseDir: o.baseDir, signal: o.signal });
   if (!handle.capabilities.includes('ocr-regions')) return { lines: [], warning: `${handle.info.id}, the OCR model for elements, cannot run @task ocr-regions: elements have no text.` };
@@ -79,15 +91,17 @@ export async function screenRegions(
   handle: ModelHandle,
   parsed: Parsed,
   req: GenerateRequest,
-  o: { engines: EngineSet; settings: { defaultModels?: Partial<Record<Task, string>>; maxImageTokens: number; maxImagePixels: number }; baseDir?: string; signal: AbortSignal; note(text: string): void },
+  o: { engines: EngineSet; settings: { defaultModel: string; defaultModels?: Partial<Record<Task, string>>; maxImageTokens: number; maxImagePixels: number }; baseDir?: string; signal: AbortSignal; note(text: string): void },
 ): Promise<void> {
   if (task === 'list-elements' && handle.dialect === 'detections' && req.images[0]) {
-    const ocr = await ocrLines(o.engines, ocrModelFor(o.settings.defaultModels), req.images[0], { params: {}, maxImageTokens: o.settings.maxImageTokens, maxImagePixels: o.settings.maxImagePixels }, { baseDir: o.baseDir, signal: o.signal });
+    const ocr = await ocrLines(o.engines, await ocrModelFor(o.engines, o.settings), req.images[0], { params: {}, maxImageTokens: o.settings.maxImageTokens, maxImagePixels: o.settings.maxImagePixels }, { baseDir: o.baseDir, signal: o.signal });
     parsed.regions = combineElements(parsed.regions, ocr.lines);
     // The answer lists the elements, one per line; each element's text is the span of its box.
     let text = '';
     parsed.regions = parsed.regions.map((r) => {
-      text += `${text ? '\n' : ''}${r.type ?? 'element'}: `;
+      const type = r.type ?? 'element';
+      // An element without text (an icon) is its type alone.
+      text += `${text ? '\n' : ''}${r.label === type ? '' : `${type}: `}`;
       const span: [number, number] = [text.length, text.length + r.label.length];
       text += r.label;
       return { ...r, span };
