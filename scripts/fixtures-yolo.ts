@@ -53,7 +53,9 @@ function graph(): Graph {
     const w = g.op('Gather', [runW, idx], { axis: 0 });
     const h = g.op('Gather', [runH, idx], { axis: 0 });
     const isButton = g.boolF(g.op('Greater', [g.op('Gather', [redFlat, idx], { axis: 0 }), f(0.3)]));
-    const s = g.mul(present, f(score));
+    // Like a trained detector, nothing smaller than 4×4 input pixels (glyph strokes are not elements).
+    const big = g.mul(g.boolF(g.op('GreaterOrEqual', [w, f(4)])), g.boolF(g.op('GreaterOrEqual', [h, f(4)])));
+    const s = g.mul(g.mul(present, big), f(score));
     const rows = [g.add(x, g.div(w, f(2))), g.add(y, g.div(h, f(2))), w, h, g.mul(s, g.sub(one, isButton)), g.mul(s, isButton)];
     return g.op('Concat', rows.map((r) => g.unsq(r, [0])), { axis: 0 }); // [6, n]
   };
@@ -102,7 +104,7 @@ export function buildTinyYolo(dir: string, variants: Record<string, string>): st
     '## Scripted boxes',
     '',
     '- A pixel is bright when any channel is ≥ 0.75. Each top-left corner of a bright run is a mark; its box spans the run of bright',
-    '  pixels to its right and below it, exactly, in input pixels (a bright rectangle gives its own box).',
+    '  pixels to its right and below it, exactly, in input pixels (a bright rectangle gives its own box). Marks under 4×4 input pixels are dropped.',
     `- Stride 8: one anchor per 8×8 cell holding a corner, score ${TINY_YOLO_SCORES.mark}; class \`button\` when the corner pixel's red minus blue is > 0.3, else \`icon\`.`,
     `- Stride 16: the same box again at score ${TINY_YOLO_SCORES.duplicate} (non-maximum suppression must drop it).`,
     `- Stride 32: a 32×32 box on every cell at score ${TINY_YOLO_SCORES.noise} (the confidence threshold must drop them).`,

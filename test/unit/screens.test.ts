@@ -87,7 +87,7 @@ test('UI tasks: each dialect is asked in its own words, Florence-2 through its t
   assert.throws(() => chatInstruction('widget-caption', '', 'qwen2_vl', undefined), /needs an @region/);
   assert.equal(florencePrompt('find-element', ' Sign in '), '<CAPTION_TO_PHRASE_GROUNDING>Sign in');
   assert.equal(florencePrompt('widget-caption', '', { box: [0, 0, 300, 200], size: { width: 600, height: 400 } }), '<REGION_TO_DESCRIPTION><loc_0><loc_0><loc_500><loc_500>');
-  assert.ok(usesPrompt('florence2', 'find-element') && !usesPrompt('detections', 'detect'));
+  assert.ok(usesPrompt('florence2', 'find-element') && !usesPrompt('detections', 'detect') && !usesPrompt('qwen2_vl', 'tappable') && usesPrompt('qwen2_vl', 'screen-summary'));
   assert.deepEqual(dialectTasks('detections'), ['detect', 'list-elements']);
   assert.ok(!dialectTasks('florence2').includes('tappable'));
   // Before any download: the registry says who can.

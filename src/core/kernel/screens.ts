@@ -96,17 +96,23 @@ export async function screenRegions(
   if (task === 'list-elements' && handle.dialect === 'detections' && req.images[0]) {
     const ocr = await ocrLines(o.engines, await ocrModelFor(o.engines, o.settings), req.images[0], { params: {}, maxImageTokens: o.settings.maxImageTokens, maxImagePixels: o.settings.maxImagePixels }, { baseDir: o.baseDir, signal: o.signal });
     parsed.regions = combineElements(parsed.regions, ocr.lines);
-    // The answer lists the elements, one per line; each element's text is the span of its box.
+    // The answer lists the elements with text, one per line (each text the span of its box), then counts those
+    // without (icons): the table beside the image lists every one.
     let text = '';
+    const bare = new Map<string, number>();
     parsed.regions = parsed.regions.map((r) => {
       const type = r.type ?? 'element';
-      // An element without text (an icon) is its type alone.
-      text += `${text ? '\n' : ''}${r.label === type ? '' : `${type}: `}`;
+      if (r.label === type) {
+        bare.set(type, (bare.get(type) ?? 0) + 1);
+        return r;
+      }
+      text += `${text ? '\n' : ''}${type}: `;
       const span: [number, number] = [text.length, text.length + r.label.length];
       text += r.label;
       return { ...r, span };
     });
-    parsed.text = text || 'No elements found.';
+    const counts = [...bare].map(([type, n]) => `${n} × ${type}`).join(', ');
+    parsed.text = [text, counts && `${text ? 'and ' : ''}${counts} without text`].filter(Boolean).join('\n') || 'No elements found.';
     if (ocr.warning) parsed.warnings.push(ocr.warning);
     if (ocr.model) o.note(`The elements' text comes from ${ocr.model} (@task ocr-regions), their boxes from ${handle.info.id}.`);
   }

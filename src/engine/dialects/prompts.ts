@@ -42,7 +42,7 @@ export function dialectTasks(dialect: Dialect): Task[] {
 export function usesPrompt(dialect: Dialect, task: Task): boolean {
   if (dialect === 'detections') return false;
   if (dialect === 'florence2') return task === 'ground' || task === 'find-element';
-  return task !== 'ocr-regions' && task !== 'detect';
+  return task !== 'ocr-regions' && task !== 'detect' && task !== 'list-elements' && task !== 'widget-caption' && task !== 'tappable';
 }
 
 /** The text Florence-2's processor receives: the task token plus its input (a phrase, or a region's four <loc_N>). */
