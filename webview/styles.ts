@@ -75,6 +75,7 @@ export const CSS = `
 .loupe-elements-table tr.is-hot { background: var(--vscode-list-hoverBackground, rgba(128, 128, 128, 0.15)); }
 .loupe-elements-table tr[aria-selected="true"] { background: var(--vscode-list-activeSelectionBackground, rgba(0, 120, 212, 0.3)); color: var(--vscode-list-activeSelectionForeground, inherit); }
 .loupe-elements-table tr:focus-visible { outline: 1px solid var(--vscode-focusBorder); outline-offset: -1px; }
+.loupe-elements-table td { text-align: left; }
 .loupe-el-box, .loupe-el-n { font-family: var(--vscode-editor-font-family, monospace); white-space: nowrap; }
 .loupe-chip.is-tappable::before { content: "✓ "; }
 .loupe-chip.is-not-tappable::before { content: "✗ "; }

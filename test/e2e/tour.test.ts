@@ -276,57 +276,64 @@ test('grounding on a spot image streams, then draws its box where the spot is; d
 test('a screen cell lists its elements (table and overlay synced both ways, keyboard too) and another finds one', { timeout: 150_000, skip: SKIP }, () =>
   scenario('screens', { expected: 2, cells: [1, 2] }, async (page) => {
     await closeAllEditors(page);
-    await openFile(page, 'screen.loupe');
-    const list = codeCell(page, '@task list-elements');
-    const find = codeCell(page, 'the Sign in button');
-    await list.first().waitFor({ timeout: WAIT_MS });
-    await runAll(page);
-    assert.equal(await waitCellDone(page, list.first(), 'the list-elements cell', 90_000), 'success');
-    assert.equal(await waitCellDone(page, find.first(), 'the find-element cell', 90_000), 'success');
-    // The element list: a table row per element, a box per row, on the detector's output.
-    const found = await waitFor('the element table', async () => {
-      for (const frame of await rendererFrames(page)) {
-        const result = frame.locator('.loupe-result', { has: frame.locator('.loupe-elements:not([hidden]) tbody tr') });
-        if ((await result.count()) > 0 && (await result.first().getAttribute('data-status')) === 'ok') return { frame, result: result.first() };
-      }
-      return undefined;
-    });
-    const { result } = found;
-    await result.scrollIntoViewIfNeeded();
-    const rows = result.locator('.loupe-elements tbody tr');
-    const cells = await rows.evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].slice(1, 4).map((td) => td.textContent)));
-    log(`screens: elements ${JSON.stringify(cells)}`);
-    assert.equal(cells.length, SCREEN_BUTTONS.length + 1, 'three detected buttons and one OCR text line');
-    assert.deepEqual(cells.map((c) => c[0]).sort(), ['button', 'icon', 'icon', 'text']);
-    for (const b of SCREEN_BUTTONS) assert.ok(cells.some((c) => c[2] === `[${b.box.join(', ')}]`), `a row with the box ${b.box} (rows: ${JSON.stringify(cells)})`);
-    assert.equal(await result.locator('svg.loupe-svg rect.loupe-region').count(), cells.length, 'one box on the image per row');
-    // Row → box: hovering a row lights its box.
-    const second = rows.nth(1);
-    const id = await second.getAttribute('data-region');
-    await second.hover();
-    await waitFor('the hovered row\'s box lit', async () => (await result.locator(`svg .loupe-region[data-region="${id}"].is-hot`).count()) === 1, 5000);
-    // Box → row: clicking the first row's box on the image selects that row.
-    const firstId = await rows.first().getAttribute('data-region');
-    const shape = result.locator(`svg .loupe-region[data-region="${firstId}"]`);
-    const bb = (await shape.boundingBox())!;
-    await page.mouse.click(bb.x + 2, bb.y + bb.height / 2);
-    await waitFor('the clicked box\'s row selected', async () => (await rows.first().getAttribute('aria-selected')) === 'true', 5000);
-    // Keyboard: from a row, arrows and Enter select another element and its box.
-    await rows.first().focus();
-    await page.keyboard.press('ArrowDown');
-    await page.keyboard.press('Enter');
-    await waitFor('Enter on the second row selects its box', async () => (await result.locator(`svg .loupe-region[data-region="${id}"].is-selected`).count()) === 1, 5000);
-    // The find-element cell: one box on the same screen.
-    const findResult = await waitFor('the find-element output with one box', async () => {
-      for (const frame of await rendererFrames(page)) {
-        const r = frame.locator('.loupe-result', { has: frame.locator('figure img[alt*="screen-e2e.png"]') }).filter({ hasNot: frame.locator('.loupe-elements:not([hidden])') });
-        if ((await r.count()) > 0 && (await r.first().locator('svg rect.loupe-region').count()) === 1) return r.first();
-      }
-      return undefined;
-    });
-    assert.match((await findResult.locator('.loupe-answer:not(.loupe-image-answer)').first().textContent()) ?? '', /the Sign in button/);
-    await page.mouse.move(0, 0);
-    await screenshot(page, 'screens');
+    // Both cells and their outputs in view: VS Code renders only cells near the viewport.
+    await page.setViewportSize(TALL);
+    try {
+      await openFile(page, 'screen.loupe');
+      const list = codeCell(page, '@task list-elements');
+      const find = codeCell(page, 'the Sign in button');
+      await list.first().waitFor({ timeout: WAIT_MS });
+      await runAll(page);
+      assert.equal(await waitCellDone(page, list.first(), 'the list-elements cell', 90_000), 'success');
+      assert.equal(await waitCellDone(page, find.first(), 'the find-element cell', 90_000), 'success');
+      // The element list: a table row per element, a box per row, on the detector's output.
+      const found = await waitFor('the element table', async () => {
+        for (const frame of await rendererFrames(page)) {
+          const result = frame.locator('.loupe-result', { has: frame.locator('.loupe-elements:not([hidden]) tbody tr') });
+          if ((await result.count()) > 0 && (await result.first().getAttribute('data-status')) === 'ok') return { frame, result: result.first() };
+        }
+        return undefined;
+      });
+      const { result } = found;
+      await result.scrollIntoViewIfNeeded();
+      const rows = result.locator('.loupe-elements tbody tr');
+      const cells = await rows.evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].slice(1, 4).map((td) => td.textContent)));
+      log(`screens: elements ${JSON.stringify(cells)}`);
+      assert.equal(cells.length, SCREEN_BUTTONS.length + 1, 'three detected buttons and one OCR text line');
+      assert.deepEqual(cells.map((c) => c[0]).sort(), ['button', 'icon', 'icon', 'text']);
+      for (const b of SCREEN_BUTTONS) assert.ok(cells.some((c) => c[2] === `[${b.box.join(', ')}]`), `a row with the box ${b.box} (rows: ${JSON.stringify(cells)})`);
+      assert.equal(await result.locator('svg.loupe-svg rect.loupe-region').count(), cells.length, 'one box on the image per row');
+      // Row → box: hovering a row lights its box.
+      const second = rows.nth(1);
+      const id = await second.getAttribute('data-region');
+      await second.hover();
+      await waitFor('the hovered row\'s box lit', async () => (await result.locator(`svg .loupe-region[data-region="${id}"].is-hot`).count()) === 1, 5000);
+      // Box → row: clicking the first row's box on the image selects that row.
+      const firstId = await rows.first().getAttribute('data-region');
+      const shape = result.locator(`svg .loupe-region[data-region="${firstId}"]`);
+      const bb = (await shape.boundingBox())!;
+      await page.mouse.click(bb.x + 2, bb.y + bb.height / 2);
+      await waitFor('the clicked box\'s row selected', async () => (await rows.first().getAttribute('aria-selected')) === 'true', 5000);
+      // Keyboard: from a row, arrows and Enter select another element and its box.
+      await rows.first().focus();
+      await page.keyboard.press('ArrowDown');
+      await page.keyboard.press('Enter');
+      await waitFor('Enter on the second row selects its box', async () => (await result.locator(`svg .loupe-region[data-region="${id}"].is-selected`).count()) === 1, 5000);
+      // The find-element cell: one box on the same screen.
+      const findResult = await waitFor('the find-element output with one box', async () => {
+        for (const frame of await rendererFrames(page)) {
+          const r = frame.locator('.loupe-result', { has: frame.locator('figure img[alt*="screen-e2e.png"]') }).filter({ hasNot: frame.locator('.loupe-elements:not([hidden])') });
+          if ((await r.count()) > 0 && (await r.first().locator('svg rect.loupe-region').count()) === 1) return r.first();
+        }
+        return undefined;
+      });
+      assert.match((await findResult.locator('.loupe-answer:not(.loupe-image-answer)').first().textContent()) ?? '', /the Sign in button/);
+      await page.mouse.move(0, 0);
+      await page.setViewportSize({ width: NORMAL.width, height: 2200 });
+      await screenshot(page, 'screens');
+    } finally {
+      await page.setViewportSize(NORMAL);
+    }
   }),
 );
 

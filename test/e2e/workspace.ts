@@ -21,11 +21,12 @@ export const SPOT_BOX = [300, 100, 450, 200] as const; // columns 12..17, rows 6
  */
 export const LONG_CELL = '@model qwen2-vl-2b\n@image long.png\n@set max_new_tokens=4000 do_sample=true temperature=1000000 top_k=5000 top_p=1 seed=34\nTell me everything about this picture.';
 /** The screens scenario: a generated screen, its buttons, and a cell that lists the elements and one that finds one. */
-export const SCREEN_SIZE = { width: 720, height: 1280 } as const;
+// 480×800 letterboxes to 640 at ×0.8: every edge below lands on a whole input pixel, so the boxes come back exactly.
+export const SCREEN_SIZE = { width: 480, height: 800 } as const;
 export const SCREEN_BUTTONS: { box: [number, number, number, number]; color: string }[] = [
-  { box: [620, 60, 680, 120], color: '#ffffff' },
-  { box: [120, 900, 600, 980], color: '#ffffff' },
-  { box: [120, 1010, 600, 1090], color: '#ff2020' },
+  { box: [410, 40, 460, 90], color: '#ffffff' },
+  { box: [80, 560, 400, 610], color: '#ffffff' },
+  { box: [80, 640, 400, 690], color: '#ff2020' },
 ];
 export const SCREEN_CELLS: NotebookCellSpec[] = [{ source: '@model omniparser-icon-detect\n@image screen-e2e.png\n@task list-elements' }, { source: '@image screen-e2e.png\n@task find-element\nthe Sign in button' }];
 export const SHORT_CELL = '@image long.png\n@task caption';
