@@ -18,7 +18,6 @@ export function elementRows(all: { id: number; region: Region }[]): { id: number
 
 export class ElementTable {
   readonly root: HTMLElement;
-  private readonly body: HTMLTableSectionElement;
   private readonly rows = new Map<number, HTMLTableRowElement>();
   private key = '';
 
@@ -26,31 +25,41 @@ export class ElementTable {
     private readonly doc: Document,
     private readonly host: ElementTableHost,
   ) {
+    // The table is built on the first element: results without elements carry no table at all.
     this.root = el(doc, 'div', 'loupe-elements');
     this.root.hidden = true;
+  }
+
+  private body_: HTMLTableSectionElement | undefined;
+
+  private get body(): HTMLTableSectionElement {
+    if (this.body_) return this.body_;
+    const doc = this.doc;
     const table = el(doc, 'table', 'loupe-elements-table');
     table.setAttribute('aria-label', 'Elements');
     const head = table.createTHead().insertRow();
     for (const h of ['#', 'type', 'text', 'box', 'image']) head.appendChild(el(doc, 'th', undefined, h)).setAttribute('scope', 'col');
-    this.body = table.createTBody();
+    const body = table.createTBody();
     this.root.appendChild(table);
-    this.body.addEventListener('pointerover', (e) => this.idOf(e.target, (id) => this.host.hot(id, true)));
-    this.body.addEventListener('pointerout', (e) => this.idOf(e.target, (id) => this.host.hot(id, false)));
-    this.body.addEventListener('click', (e) => this.idOf(e.target, (id) => this.host.select(id)));
-    this.body.addEventListener('keydown', (e) => {
+    body.addEventListener('pointerover', (e) => this.idOf(e.target, (id) => this.host.hot(id, true)));
+    body.addEventListener('pointerout', (e) => this.idOf(e.target, (id) => this.host.hot(id, false)));
+    body.addEventListener('click', (e) => this.idOf(e.target, (id) => this.host.select(id)));
+    body.addEventListener('keydown', (e) => {
       const row = (e.target as Element).closest?.('tr');
-      if (!(row instanceof this.doc.defaultView!.HTMLTableRowElement)) return;
+      if (!row || !(row as HTMLElement).dataset.region) return;
       if (e.key === 'Enter' || e.key === ' ') {
         e.preventDefault();
-        this.host.select(Number(row.dataset.region));
+        this.host.select(Number((row as HTMLElement).dataset.region));
       } else if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
         e.preventDefault();
         const next = (e.key === 'ArrowDown' ? row.nextElementSibling : row.previousElementSibling) as HTMLElement | null;
         next?.focus();
       }
     });
-    this.body.addEventListener('focusin', (e) => this.idOf(e.target, (id) => this.host.hot(id, true)));
-    this.body.addEventListener('focusout', (e) => this.idOf(e.target, (id) => this.host.hot(id, false)));
+    body.addEventListener('focusin', (e) => this.idOf(e.target, (id) => this.host.hot(id, true)));
+    body.addEventListener('focusout', (e) => this.idOf(e.target, (id) => this.host.hot(id, false)));
+    this.body_ = body;
+    return body;
   }
 
   private idOf(t: EventTarget | null, fn: (id: number) => void): void {
@@ -65,6 +74,7 @@ export class ElementTable {
     this.key = key;
     this.rows.clear();
     this.root.hidden = rows.length === 0;
+    if (rows.length === 0 && !this.body_) return;
     this.root.classList.toggle('one-image', !multiImage);
     const trs = rows.map(({ id, region }, n) => {
       const tr = this.doc.createElement('tr');
