@@ -101,11 +101,12 @@ export interface BareResult { text: string; promptTokens: number; generated: num
 export const benchLoad = (folder: string, device: Device) => ({ key: 'bench', folder, family: 'qwen2_vl' as const, dialect: 'qwen2_vl' as const, device, dtype: 'auto' as const, info: { id: 'bench-qwen2vl' } as never });
 export const benchGenerate = (prompt: string, n: number) => ({ key: 'bench', task: 'ask' as const, prompt, images: [], regions: [], params: { max_new_tokens: n }, maxImageTokens: 1280, maxImagePixels: 50_000_000 });
 
-/** B2's bytes read per decode token: every fp32 decoder weight (LM head included), K and V at the average context, one embedding row. */
+/** B2's bytes read per decode token: every decoder weight (LM head included), K and V at the average context, one embedding row. */
 export function decodeBytes(model: BenchModelInfo, promptTokens: number, newTokens: number) {
   const S = model.shape;
   const ctxAvg = promptTokens + newTokens / 2;
   const kvBytes = 2 * S.layers * S.kvHeads * (S.hidden / S.heads) * 4 * ctxAvg;
-  const weightBytes = 4 * model.params.decoder;
+  // q4: packed codes and fp32 scales as generated; older bench-model.json files (fp32 only) lack the field.
+  const weightBytes = model.decodeWeightBytes ?? 4 * model.params.decoder;
   return { ctxAvg, kvBytes, weightBytes, bytesPerToken: weightBytes + kvBytes + 4 * S.hidden };
 }

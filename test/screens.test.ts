@@ -98,6 +98,20 @@ test('sub-images: on an A4 page at 300 dpi every mark comes back within 2 px, no
   assert.ok(!marks.every((m) => offBoxes.some((b) => near(b, m, 2))), 'without sub-images the marks are not all within 2 px');
 });
 
+test('side by side (@model a, b): sub-images and screen steps run per model, each in its own run, notes naming the model', async () => {
+  const { result: r, error } = await run('@model ./models/tiny-yolo, ./models/tiny-qwen2vl\n@image a4.png\n@task detect');
+  assert.equal(error, undefined);
+  assert.deepEqual(r!.runs.map((x) => [x.modelIndex, x.status]), [[0, 'ok'], [1, 'ok']]);
+  // The detector (fixed 640 input) splits the page; Qwen2-VL (dynamic resolution) sees it whole.
+  assert.match(r!.runs[0]!.raw!, /--- part 1 \(row 1, column 1; x 0, y 0, 827×827\) ---/);
+  assert.doesNotMatch(r!.runs[1]!.raw!, /--- part/);
+  assert.equal(r!.runs[0]!.regions.length, 6, 'one box per mark, as alone');
+  assert.ok(r!.runs[0]!.regions.every((x) => x.image === 1));
+  const notes = (r!.notes ?? []).join('\n');
+  assert.match(notes, /tiny-yolo: Image 1 ran as a 5 × 3 grid/);
+  assert.doesNotMatch(notes, /tiny-qwen2vl: Image 1 ran as/);
+});
+
 test('list-elements on a detector takes each element\'s text from the OCR model; without one it says how to add it', async () => {
   settings = { ...settings, defaultModels: { 'ocr-regions': join(MODELS, 'tiny-florence2') } };
   const { result: r } = await run('@model ./models/tiny-yolo\n@image screen.png\n@task list-elements');

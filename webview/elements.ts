@@ -1,10 +1,11 @@
 // The element list of a screen (`@task list-elements`, detector boxes): a table synced with the overlay. Hovering a
 // row lights its box, clicking (or Enter on) a row selects the region, selecting a box selects its row. Arrow keys
 // move between rows. Model text goes in through textContent only.
+import { modelColor, PALETTE } from '../src/common/colors';
 import { regionBounds } from '../src/common/regions';
 import type { Region } from '../src/common/result';
 import { el } from './dom';
-import { colorClass } from './overlay';
+import { refClass, type RegionRef } from './overlay';
 
 export interface ElementTableHost {
   hot(id: number, on: boolean): void;
@@ -12,7 +13,7 @@ export interface ElementTableHost {
 }
 
 /** The regions a table lists: those with an element type (UI elements, detector boxes). */
-export function elementRows(all: { id: number; region: Region }[]): { id: number; region: Region }[] {
+export function elementRows<T extends { id: number; region: Region }>(all: T[]): T[] {
   return all.filter((x) => x.region.type !== undefined);
 }
 
@@ -67,25 +68,36 @@ export class ElementTable {
     if (id !== undefined) fn(Number(id));
   }
 
-  update(all: { id: number; region: Region }[], multiImage: boolean): void {
+  /**
+   * `models`: side by side (`@model a, b`), each model's name by index; a row then carries its model's swatch (the
+   * legend's colour) and name, and fades with the model's regions when the legend hides them.
+   */
+  update(all: RegionRef[], multiImage: boolean, models?: readonly string[]): void {
     const rows = elementRows(all);
-    const key = JSON.stringify(rows.map((r) => [r.id, r.region.type, r.region.label, r.region.coords]));
+    const key = JSON.stringify([models ?? null, rows.map((r) => [r.id, r.model, r.region.type, r.region.label, r.region.coords])]);
     if (key === this.key) return;
     this.key = key;
     this.rows.clear();
     this.root.hidden = rows.length === 0;
     if (rows.length === 0 && !this.body_) return;
     this.root.classList.toggle('one-image', !multiImage);
-    const trs = rows.map(({ id, region }, n) => {
+    const trs = rows.map((ref, n) => {
+      const { id, region } = ref;
+      const model = models && ref.model !== undefined ? (models[ref.model] ?? `Model ${ref.model + 1}`) : '';
       const tr = this.doc.createElement('tr');
       tr.dataset.region = String(id);
       tr.tabIndex = 0;
-      tr.className = colorClass(region.label);
+      tr.className = refClass(ref);
       const box = regionBounds(region).map((v) => Math.round(v));
       const text = region.label && region.label !== region.type ? region.label : '';
-      tr.setAttribute('aria-label', `Element ${n + 1}: ${region.type}${text ? `, ${text}` : ''}, ${region.kind === 'point' ? 'point' : 'box'} [${box.join(', ')}]`);
+      tr.setAttribute('aria-label', `Element ${n + 1}${model ? ` from ${model}` : ''}: ${region.type}${text ? `, ${text}` : ''}, ${region.kind === 'point' ? 'point' : 'box'} [${box.join(', ')}]`);
+      const num = el(this.doc, 'td', 'loupe-el-n', String(n + 1));
+      if (model && ref.model !== undefined) {
+        num.prepend(el(this.doc, 'span', `loupe-swatch loupe-c${PALETTE.indexOf(modelColor(ref.model))}`));
+        num.title = model;
+      }
       tr.append(
-        el(this.doc, 'td', 'loupe-el-n', String(n + 1)),
+        num,
         el(this.doc, 'td', 'loupe-el-type', region.type ?? ''),
         el(this.doc, 'td', 'loupe-el-text', text || '—'),
         el(this.doc, 'td', 'loupe-el-box', region.kind === 'point' ? `[${box.slice(0, 2).join(', ')}]` : `[${box.join(', ')}]`),

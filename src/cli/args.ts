@@ -27,6 +27,8 @@ export interface RunArgs {
   verbose: boolean;
   /** Seconds the model host may send nothing before it is restarted and the cell fails (0: wait forever). */
   hostTimeoutSeconds: number;
+  /** A JSON file listing serving engines (else LOUPE_ENGINES). */
+  engines?: string;
 }
 
 export interface ExportArgs {
@@ -38,6 +40,7 @@ export interface ExportArgs {
 
 export interface ModelsArgs {
   command: 'models';
+  engines?: string;
   download?: string;
   dtype: 'auto' | Dtype;
   json: boolean;
@@ -57,14 +60,18 @@ export const USAGE = `Usage:
       --offline                            never download; use downloaded models and local folders only
       --alias <from=to>                    run cells that ask for model <from> on model <to> (repeatable)
       --host-timeout <seconds>             restart a model host that sends nothing for this long (default: ${DEFAULTS.hostTimeoutSeconds}; 0: never)
+      --engines <file.json>                serving engines cells may name as @model <id>:<model> (default: $LOUPE_ENGINES)
       --verbose                            show the model host's log on stderr
   loupe export <notebook.loupe> --export <${EXPORT_FORMATS.join('|')}> [--out <path>]
                                            convert without running
-  loupe models [--download <id>] [--dtype <dtype>] [--json] [--offline]
-                                           list registry models (sizes per dtype, tasks, downloaded?) or download one
+  loupe models [--download <id>] [--dtype <dtype>] [--json] [--offline] [--engines <file.json>]
+                                           list registry models (sizes per dtype, tasks, downloaded?) and the engines'
+                                           served models, or download one
   loupe help | --help, loupe --version
 
-Environment: LOUPE_MODELS_DIR (default ~/.cache/loupe/models), HF_ENDPOINT, HF_TOKEN.
+Environment: LOUPE_MODELS_DIR (default ~/.cache/loupe/models), HF_ENDPOINT, HF_TOKEN, LOUPE_ENGINES (a JSON list of
+engines: [{"id", "kind": vllm|ollama|llamacpp|lmstudio|openai, "baseUrl", "model"?, "maxPixels"?, "dialect"?}]),
+LOUPE_API_KEY_<ID> (an engine's API key; the id upper-cased, other characters as _).
 Exit status: 0 all cells ran, 1 a cell failed (or an export/download failed), 2 usage error.
 `;
 
@@ -93,16 +100,16 @@ export function parseCliArgs(argv: string[]): CliArgs {
   const { values: v, positionals } = parsed;
   if (v.help) return { command: 'help', topic: command };
   const allowed: Record<string, string[]> = {
-    run: ['model', 'device', 'dtype', 'export', 'out', 'offline', 'alias', 'verbose', 'host-timeout'],
+    run: ['model', 'device', 'dtype', 'export', 'out', 'offline', 'alias', 'verbose', 'host-timeout', 'engines'],
     export: ['export', 'out'],
-    models: ['download', 'dtype', 'json', 'offline'],
+    models: ['download', 'dtype', 'json', 'offline', 'engines'],
   };
   if (!allowed[command]) throw new UsageError(`unknown command "${command}": expected run, export or models`);
   for (const k of Object.keys(v)) if (!allowed[command]!.includes(k)) throw new UsageError(`loupe ${command} does not take --${k}`);
 
   if (command === 'models') {
     if (positionals.length) throw new UsageError(`loupe models takes no arguments; got ${positionals.join(' ')}`);
-    return { command, download: v.download, dtype: oneOf('dtype', v.dtype, ['auto', ...DTYPES], 'auto'), json: v.json ?? false, offline: v.offline ?? false };
+    return { command, download: v.download, dtype: oneOf('dtype', v.dtype, ['auto', ...DTYPES], 'auto'), json: v.json ?? false, offline: v.offline ?? false, ...(v.engines ? { engines: v.engines } : {}) };
   }
   if (positionals.length === 0) throw new UsageError(`loupe ${command} needs a notebook: loupe ${command} <notebook.loupe>`);
   if (positionals.length > 1) throw new UsageError(`loupe ${command} takes one notebook; got ${positionals.join(' ')}`);
@@ -134,6 +141,7 @@ export function parseCliArgs(argv: string[]): CliArgs {
     aliases,
     verbose: v.verbose ?? false,
     hostTimeoutSeconds: timeout,
+    ...(v.engines ? { engines: v.engines } : {}),
   };
 }
 
@@ -147,6 +155,7 @@ const OPTIONS = {
   alias: { type: 'string', multiple: true },
   verbose: { type: 'boolean' },
   'host-timeout': { type: 'string' },
+  engines: { type: 'string' },
   download: { type: 'string' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },

@@ -1,6 +1,6 @@
 // Progress on stderr: a download bar (one line rewritten with \r on a terminal, plain lines otherwise)
 // and one line per cell with its status, time, task, model and tokens.
-import { mainModel, runTotals, type LoupeResult } from '../common/result';
+import { resultModels, runTotals, type LoupeResult } from '../common/result';
 import { formatBytes } from '../engine/local/download/errors';
 import type { PrepareProgress as DownloadProgress } from '../engine/types';
 import { modelLabel } from '../common/labels';
@@ -68,14 +68,21 @@ export function formatSeconds(ms: number): string {
 export function formatCellLine(index: number, ok: boolean, ms: number, result: LoupeResult | undefined, error: string | undefined): string {
   const head = `cell ${index}  ${ok ? 'ok  ' : 'FAIL'}  ${formatSeconds(ms).padStart(6)}`;
   if (!ok) {
-    const msg = (error ?? result?.error ?? 'failed').split('\n').filter((l) => l.trim())[0] ?? 'failed';
-    return `${head}  ${result?.kind === 'prompt' ? `${result.task}  ` : ''}${msg}`;
+    const first = (s: string) => s.split('\n').filter((l) => l.trim())[0] ?? 'failed';
+    const task = result?.kind === 'prompt' ? `${result.task}  ` : '';
+    // Side by side, each model's column carries its own error: list them, one per line, under the cell.
+    const failedRuns = result?.kind === 'prompt' && !error && !result.error ? result.runs.filter((r) => r.error) : [];
+    if (failedRuns.length && result?.kind === 'prompt') {
+      const lines = failedRuns.map((r) => `  ${r.model ? modelLabel(r.model) : 'model'}: ${first(r.error!)}`);
+      return `${head}  ${task}${failedRuns.length} of ${resultModels(result).length || failedRuns.length} models failed\n${lines.join('\n')}`;
+    }
+    return `${head}  ${task}${first(error ?? result?.error ?? 'failed')}`;
   }
   if (!result) return `${head}  (nothing to run)`;
   if (result.kind === 'images') return `${head}  images  ${result.images.length} image${result.images.length === 1 ? '' : 's'}`;
   const parts = [head, result.task];
-  const model = mainModel(result);
-  if (model) parts.push(modelLabel(model) + (model.fixture ? ' [fixture]' : ''));
+  const models = resultModels(result);
+  if (models.length) parts.push(models.map((m) => modelLabel(m) + (m.fixture ? ' [fixture]' : '')).join(', '));
   const t = runTotals(result);
   if (result.runs.length) parts.push(`${t.generatedTokens} tok${t.tokensPerSecond ? ` ${t.tokensPerSecond} tok/s` : ''}`);
   return parts.join('  ');

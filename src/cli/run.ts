@@ -14,11 +14,13 @@ import { encodeItem, parseNotebook, type JsonObject, type StoredNotebook, type S
 import { checkWritable } from '../core/notebook/write';
 import { HostClient } from '../engine/local/client';
 import { resolveEndpoint, resolveToken } from '../engine/local/download/hub';
+import { Engines } from '../engine/engines';
 import { LocalEngine, type LocalSettings } from '../engine/local/engine';
 import { isLocalRef } from '../engine/local/resolve';
 import { findEntry } from '../engine/registry';
 import type { RunArgs } from './args';
 import { DownloadBar, formatCellLine, formatSeconds, type Stream } from './progress';
+import { cliEngines } from './engines';
 import { NotebookSaver } from './save';
 
 export interface CliIO {
@@ -137,9 +139,11 @@ export async function runCommand(a: RunArgs, io: CliIO): Promise<number> {
     onLog: a.verbose ? (line) => io.stderr.write(`[host] ${line}\n`) : undefined,
   });
   const engine = new LocalEngine(client, () => local);
+  const remote = await cliEngines(a.engines, io.env, io.cwd);
+  const engines = new Engines(engine, () => remote.engines, remote.source);
   const interrupt = new AbortController();
   const runner = new EnginePromptRunner({
-    engines: { pick: (ref) => ({ engine, ref: mapModel(ref) }) },
+    engines: { pick: (ref) => engines.pick(mapModel(ref)) },
     settings: () => ({
       defaultModel,
       // --model is the model for every cell without @model; without it, each task's default.

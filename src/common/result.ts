@@ -1,6 +1,7 @@
 // Output schema v2, shared by the kernel (writes it), the renderer, the exports and the CLI (read it).
 // A result holds the cell's images and one run per model run over them: fan-out over images, and later several
 // models or video frames, are runs side by side, never text joined and split again.
+import { labelColor, modelColor } from './colors';
 import type { Task } from './tasks';
 
 export const NOTEBOOK_TYPE = 'loupe';
@@ -80,6 +81,8 @@ export interface ModelInfo {
 export interface Run {
   /** 1-based indices into the result's images: the images this run's model saw. */
   images: number[];
+  /** Side by side (`@model a, b`): which of the cell's models ran it, 0-based; absent when the cell names one. */
+  modelIndex?: number;
   model?: ModelInfo;
   status: 'running' | 'ok' | 'error';
   /** The answer with the model's markup turned into plain text. */
@@ -117,6 +120,24 @@ export function allRegions(r: LoupeResult): { id: number; region: Region; run: n
   const out: { id: number; region: Region; run: number }[] = [];
   r.runs.forEach((run, k) => run.regions.forEach((region) => out.push({ id: out.length, region, run: k })));
   return out;
+}
+
+/** The models of a result, one each, in the cell's order (`@model a, b`): side by side, or the one that ran. */
+export function resultModels(r: LoupeResult): ModelInfo[] {
+  const byIndex = new Map<number, ModelInfo>();
+  for (const run of r.runs) if (run.model && !byIndex.has(run.modelIndex ?? 0)) byIndex.set(run.modelIndex ?? 0, run.model);
+  return [...byIndex.entries()].sort((a, b) => a[0] - b[0]).map(([, m]) => m);
+}
+
+/** Several models over the same images (`@model a, b`): runs carry the index of their model. */
+export function isSideBySide(r: LoupeResult): boolean {
+  return r.runs.some((x) => x.modelIndex !== undefined);
+}
+
+/** The colour every drawing of a region uses: its model's side by side, else its label's. */
+export function regionColor(r: LoupeResult, run: number, region: Region): string {
+  const m = r.runs[run]?.modelIndex;
+  return m !== undefined ? modelColor(m) : labelColor(region.label);
 }
 
 /** The model of the first run that has one: what a one-model cell ran on. */

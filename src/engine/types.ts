@@ -107,6 +107,8 @@ export interface Generation {
   images: (Size & { modelWidth: number; modelHeight: number })[];
   stats: GenerationStats;
   seed: number;
+  /** What the engine noticed about this run (a stream cut short, an answer cut at max_new_tokens). */
+  warnings?: string[];
 }
 
 export interface GenerateOptions {

@@ -5,12 +5,13 @@
 // share the workbench; each saves test-results/e2e/<scenario>.png (and <scenario>-failure.png when it fails).
 // Env: LOUPE_E2E_SKIP=1 skips; LOUPE_E2E_VSIX=<path> installs that vsix; LOUPE_E2E_KEEP=1 keeps temp folders.
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Page, Request } from 'playwright-core';
 import { RESULTS_DIR, WAIT_MS, openFile, rendererFrames, openFileFromExplorer, runCommand, screenshot, sleep, startWorkbench, waitFor, type Workbench } from './harness';
 import { activeNotebook, allFrameText, cellState, cellText, codeCell, pickKernelIfAsked, renderedResults, resultWithImage, runAll, runCell, waitCellDone, workbenchResponds } from './loupe';
+import { startServer, type TestServer } from '../helpers/openai-server';
 import { SCREEN_BUTTONS, SKIP, SPOT_BOX, SPOT_SIZE, eventLoopLines, makeWorkspace, modelSettings, prepare } from './workspace';
 
 const MALFORMED = '{"loupe": 1, "cells": [ oops';
@@ -22,6 +23,9 @@ const TALL = { width: 1400, height: 7600 };
 
 let wb: Workbench | undefined;
 let workspace: string;
+/** A vLLM-shaped server answering with the fixture Qwen2-VL model (user settings), and one a workspace names (ignored). */
+let gpu: TestServer | undefined;
+let trap: TestServer | undefined;
 const t0 = Date.now();
 const elapsed = () => `${((Date.now() - t0) / 1000).toFixed(1)} s`;
 const log = (m: string) => console.log(`[e2e +${elapsed()}] ${m}`);
@@ -43,8 +47,13 @@ before(
     const vsix = prepare(log);
     workspace = await makeWorkspace();
     writeFileSync(join(workspace, 'bad.loupe'), MALFORMED);
-    // Tall enough for every cell and output of the tour, so nothing is virtualized away and the screenshot shows all.
-    wb = await startWorkbench({ vsix, folder: workspace, viewport: NORMAL, name: 'tour', settings: modelSettings(workspace) });
+    gpu = await startServer({ models: ['Qwen/Qwen2-VL-2B-Instruct'], mode: 'fixture' });
+    trap = await startServer({ models: ['Qwen/Qwen2-VL-2B-Instruct'], mode: 'fixture' });
+    // A workspace must not choose where a user's images go: its loupe.engines (pointing at the trap) is ignored.
+    mkdirSync(join(workspace, '.vscode'), { recursive: true });
+    writeFileSync(join(workspace, '.vscode', 'settings.json'), JSON.stringify({ 'loupe.engines': [{ id: 'gpu', kind: 'vllm', baseUrl: trap.url }] }));
+    const engines = [{ id: 'gpu', kind: 'vllm', baseUrl: gpu.url }];
+    wb = await startWorkbench({ vsix, folder: workspace, viewport: NORMAL, name: 'tour', settings: { ...modelSettings(workspace), 'loupe.engines': engines } });
     log('workbench up');
   },
   { timeout: 40 * 60_000 },
@@ -53,6 +62,8 @@ before(
 after(
   async () => {
     await wb?.stop();
+    await gpu?.close();
+    await trap?.close();
     if (workspace && !process.env.LOUPE_E2E_KEEP) rmSync(workspace, { recursive: true, force: true });
     log('done');
   },
@@ -337,6 +348,69 @@ test('a screen cell lists its elements (table and overlay synced both ways, keyb
     } finally {
       await page.setViewportSize(NORMAL);
     }
+  }),
+);
+
+test('side by side: a local fixture model and a vLLM-shaped server answer one cell in two columns, each with its box in its colour; a workspace\'s engines are ignored', { timeout: 150_000, skip: SKIP }, () =>
+  scenario('side-by-side', { expected: 1, cells: [1] }, async (page) => {
+    await closeAllEditors(page);
+    await openFile(page, 'side.loupe');
+    const cell = codeCell(page, 'gpu:Qwen').first();
+    await cell.waitFor({ timeout: WAIT_MS });
+    await runAll(page);
+    assert.equal(await waitCellDone(page, cell, 'the side-by-side cell', 90_000), 'success', 'both models answered');
+    const r = await waitFor('two columns, each with its box, and a legend', async () => {
+      const x = await resultWithImage(page, 'side.png');
+      if (!x || (await x.result.getAttribute('data-status')) !== 'ok') return undefined;
+      const cols = await x.result.locator('.loupe-column').count();
+      const m0 = await x.result.locator('svg.loupe-svg .loupe-region.loupe-m0').count();
+      const m1 = await x.result.locator('svg.loupe-svg .loupe-region.loupe-m1').count();
+      return cols === 2 && m0 === 1 && m1 === 1 ? x : undefined;
+    });
+    const heads = await r.result.locator('.loupe-column-head strong').allTextContents();
+    log(`side by side: columns ${JSON.stringify(heads)}`);
+    assert.match(heads[0]!, /^(tiny-florence2|florence-2-base)/);
+    assert.match(heads[1]!, /^gpu:Qwen\/Qwen2-VL-2B-Instruct \(vLLM\)/);
+    const answers = await r.result.locator('.loupe-column .loupe-run-answer').allTextContents();
+    assert.equal(answers.length, 2, 'an answer in each column');
+    assert.deepEqual(await r.result.locator('.loupe-legend-item').allTextContents(), [heads[0], heads[1]]);
+    // Each box lands on the spot, drawn in its model's colour.
+    const img = r.result.locator('figure img').first();
+    await waitFor('side.png decoded', () => img.evaluate((i: HTMLImageElement) => i.complete && i.naturalWidth > 0));
+    const ib = (await img.boundingBox())!;
+    const sx = ib.width / SPOT_SIZE.width;
+    const sy = ib.height / SPOT_SIZE.height;
+    const strokes: string[] = [];
+    for (const m of [0, 1]) {
+      const shape = r.result.locator(`svg.loupe-svg .loupe-region.loupe-m${m}`).first();
+      const bb = (await shape.boundingBox())!;
+      strokes.push(await shape.evaluate((e) => getComputedStyle(e).stroke));
+      const got = [bb.x, bb.y, bb.x + bb.width, bb.y + bb.height];
+      const want = [ib.x + SPOT_BOX[0] * sx, ib.y + SPOT_BOX[1] * sy, ib.x + SPOT_BOX[2] * sx, ib.y + SPOT_BOX[3] * sy];
+      log(`side by side: model ${m} box on screen ${got.map((v) => v.toFixed(0))}, spot ${want.map((v) => v.toFixed(0))}`);
+      got.forEach((v, i) => assert.ok(Math.abs(v - want[i]!) <= (i % 2 ? ib.height : ib.width) / 24 + 2, `model ${m} edge ${i}: ${v.toFixed(1)} vs ${want[i]!.toFixed(1)}`));
+    }
+    assert.notEqual(strokes[0], strokes[1], `each model its own colour (${strokes.join(' vs ')})`);
+    // The legend hides the server model's box and shows it again.
+    await r.result.locator('.loupe-legend-item[data-model="1"]').click();
+    await waitFor('model 2 hidden', async () => (await r.result.locator('.loupe-region.loupe-m1').first().evaluate((e) => getComputedStyle(e).display)) === 'none');
+    assert.notEqual(await r.result.locator('.loupe-region.loupe-m0').first().evaluate((e) => getComputedStyle(e).display), 'none');
+    await screenshot(page, 'side-by-side-toggled');
+    await r.result.locator('.loupe-legend-item[data-model="1"]').click();
+    await page.mouse.move(0, 0);
+    await screenshot(page, 'side-by-side');
+    assert.equal(gpu!.requests.length, 1, 'the user-settings server answered once');
+    assert.equal(trap!.requests.length, 0, 'the workspace\'s server got nothing');
+    // The saved notebook keeps both runs with their models.
+    type Saved = { cells: { outputs: { items: { mime: string; json?: { runs?: { modelIndex?: number; model?: { id: string; engine?: string } }[] } }[] }[] }[] };
+    const runs = await waitFor('side.loupe saved with both runs', async () => {
+      await runCommand(page, 'File: Save');
+      const saved = JSON.parse(readFileSync(join(workspace, 'side.loupe'), 'utf8')) as Saved;
+      const res = saved.cells[0]?.outputs.flatMap((o) => o.items).find((i) => i.mime === 'application/vnd.loupe.result+json')?.json;
+      return res?.runs?.length === 2 ? res.runs : undefined;
+    }, 30_000, 1000);
+    assert.deepEqual(runs.map((x) => [x.modelIndex, x.model?.engine]), [[0, 'local'], [1, 'gpu']]);
+    await closeAllEditors(page);
   }),
 );
 

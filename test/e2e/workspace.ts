@@ -31,6 +31,8 @@ export const SCREEN_BUTTONS: { box: [number, number, number, number]; color: str
 export const SCREEN_CELLS: NotebookCellSpec[] = [{ source: '@model omniparser-icon-detect\n@image screen-e2e.png\n@task list-elements' }, { source: '@image screen-e2e.png\n@task find-element\nthe Sign in button' }];
 export const SHORT_CELL = '@image long.png\n@task caption';
 /** The notebook edited on disk while a cell of it streams (the merge scenario). */
+/** Side by side: the local fixture (as florence-2-base) and the test server's model, over one spot image. */
+export const SIDE_CELL = '@model florence-2-base, gpu:Qwen/Qwen2-VL-2B-Instruct\n@image side.png\n@task ground\nthe lamp';
 export const MERGE_CELLS: NotebookCellSpec[] = [{ source: LONG_CELL.replace('seed=34', 'seed=35') }, { source: '@image spot.png\n@task caption' }];
 
 
@@ -121,6 +123,8 @@ export async function makeWorkspace(): Promise<string> {
   writeFileSync(join(ws, 'spot.loupe'), notebookJson([{ source: '@image spot.png\n@task ground\nthe lamp' }]));
   writeFileSync(join(ws, 'long.loupe'), notebookJson([{ source: LONG_CELL }, { source: SHORT_CELL }]));
   writeFileSync(join(ws, 'merge.loupe'), notebookJson(MERGE_CELLS));
+  cpSync(join(ws, 'spot.png'), join(ws, 'side.png'));
+  writeFileSync(join(ws, 'side.loupe'), notebookJson([{ source: SIDE_CELL }]));
   writeFileSync(join(ws, 'bad-images.loupe'), notebookJson([{ source: '@image broken.jpg' }, { source: '@image huge.png' }, { source: '@image huge.png\n@task caption' }]));
   return ws;
 }

@@ -360,6 +360,52 @@ test('comparison: two images side by side, four in a grid (remembered), synchron
   assertPlaced(await placements(out('cmp4'), regionsOf(four), 3), 'grid image 4 zoomed');
 });
 
+test('side by side: one column per model over the same image, regions in each model\'s colour with a legend that toggles them, a failed model shows its error in its column', async () => {
+  await setup();
+  const a = 'The red square is on the left.';
+  const b = 'I see a blue square.';
+  const run = (modelIndex: number, id: string, answer: string, regions: Region[], extra: Partial<LoupeResult['runs'][number]> = {}) => ({
+    images: [1], modelIndex, model: { id, engine: modelIndex ? 'gpu' : 'local', provider: modelIndex ? 'vLLM' : 'cpu' }, status: 'ok' as const, answer, regions, warnings: [], stats: { totalMs: 1200 + modelIndex, generatedTokens: 9 }, ...extra,
+  });
+  const side = makeResult([img.marks!], [], '', {
+    runs: [
+      run(0, 'tiny-qwen2vl', a, [{ image: 1, label: 'red square', kind: 'box', coords: RED, span: spanOf(a, 'red square') }]),
+      run(1, 'gpu:Qwen/Qwen2.5-VL-7B-Instruct', b, [{ image: 1, label: 'blue square', kind: 'box', coords: BLUE, span: spanOf(b, 'blue square') }]),
+      run(2, 'gpu:nope', '', [], { model: { id: 'gpu:nope' }, status: 'error', error: 'Model not served: engine gpu has no model "nope". It serves: Qwen/Qwen2.5-VL-7B-Instruct.' }),
+    ],
+  });
+  await render('side', side);
+  const heads = await page.$$eval(`${out('side')} .loupe-column-head`, (h) => h.map((e) => e.textContent));
+  assert.deepEqual(heads, ['tiny-qwen2vl (cpu)1.2 s · 9 tok', 'gpu:Qwen/Qwen2.5-VL-7B-Instruct (vLLM)1.2 s · 9 tok', 'gpu:nopefailed']);
+  const cols = await page.$$eval(`${out('side')} .loupe-column`, (c) => c.map((e) => [e.querySelector('.loupe-run-answer')?.textContent ?? '', e.querySelector('.loupe-error')?.textContent ?? '', Math.round(e.getBoundingClientRect().top)] as const));
+  assert.deepEqual(cols.map((c) => c[0]), [a, b, '']);
+  assert.match(cols[2]![1], /Model not served: engine gpu has no model "nope"/);
+  assert.equal(new Set(cols.map((c) => c[2])).size, 1, 'columns: one row');
+  assert.equal(await page.$eval(`${out('side')} .loupe-messages`, (e) => e.textContent), '', 'the error is in its column, not the cell');
+  // Both models' boxes on the one image, each on its pixels and in its model's colour (blue, orange), not its label's.
+  assertPlaced(await placements(out('side'), regionsOf(side)), 'side by side');
+  const strokes = await page.$$eval(`${out('side')} .loupe-region`, (r) => r.map((e) => getComputedStyle(e).stroke));
+  assert.deepEqual(strokes, ['rgb(67, 99, 216)', 'rgb(245, 130, 49)']);
+  const legend = await page.$$eval(`${out('side')} .loupe-legend-item`, (l) => l.map((e) => [e.textContent, getComputedStyle(e.querySelector('.loupe-swatch')!).backgroundColor, e.getAttribute('aria-pressed')]));
+  assert.deepEqual(legend, [['tiny-qwen2vl (cpu)', 'rgb(67, 99, 216)', 'true'], ['gpu:Qwen/Qwen2.5-VL-7B-Instruct (vLLM)', 'rgb(245, 130, 49)', 'true'], ['gpu:nope', 'rgb(60, 180, 75)', 'true']]);
+  // Hovering the second model's text lights its box only.
+  await page.hover(`${out('side')} .loupe-column[data-model="1"] .loupe-ref`);
+  assert.deepEqual(await page.$$eval(`${out('side')} .loupe-region.is-hot`, (e) => e.map((x) => (x as SVGElement).dataset.region)), ['1']);
+  await page.mouse.move(2, 2);
+  await shot('side-by-side');
+  // The legend toggles one model's regions (and label chips) and leaves the other's.
+  const visible = () => page.$$eval(`${out('side')} .loupe-region, ${out('side')} .loupe-chip`, (r) => r.filter((e) => getComputedStyle(e).display !== 'none').map((e) => (e as HTMLElement).dataset.region));
+  assert.deepEqual(await visible(), ['0', '1', '0', '1']);
+  await page.click(`${out('side')} .loupe-legend-item[data-model="0"]`);
+  assert.deepEqual(await visible(), ['1', '1']);
+  assert.equal(await page.$eval(`${out('side')} .loupe-legend-item[data-model="0"]`, (e) => e.getAttribute('aria-pressed')), 'false');
+  await page.keyboard.press('Enter');
+  assert.deepEqual(await visible(), ['0', '1', '0', '1'], 'keyboard: Enter on the focused toggle shows them again');
+  // Streaming: a column that is still generating says so, and the legend and columns update in place.
+  await render('side', { ...side, status: 'running', runs: [{ ...side.runs[0]!, status: 'running' }, side.runs[1]!] });
+  assert.deepEqual(await page.$$eval(`${out('side')} .loupe-column-stats`, (h) => h.map((e) => e.textContent)), ['generating…', '1.2 s · 9 tok']);
+});
+
 /** Drags between two points given in the original image's pixels; returns what the renderer posted. */
 async function drawBetween(id: string, figure: number, a: [number, number], b: [number, number], nw: number, nh: number, shift = false) {
   const im = await page.locator(`${out(id)} .loupe-figure >> nth=${figure}`).locator('img').boundingBox();

@@ -80,3 +80,40 @@ test('a tappable answer is a badge on its region; a result without elements show
   assert.deepEqual(chips, [[false, true, '"✗ "'], [true, false, '"✓ "']].sort((a, b) => Number(a[0]) - Number(b[0])));
   assert.equal(await page.$eval('[data-output="tap"] .loupe-elements', (e) => (e as HTMLElement).hidden), true);
 });
+
+test('side by side (@model a, b): the element table lists both models\' elements, each row with its model\'s swatch, and fades with the legend', async () => {
+  const base = makeResult([image], [], '', { task: 'list-elements' });
+  const r = {
+    ...base,
+    runs: [
+      { images: [1], modelIndex: 0, model: { id: 'tiny-yolo' }, status: 'ok' as const, answer: 'button: Sign in', regions: [ELEMENTS[0]!], warnings: [], stats: {} },
+      { images: [1], modelIndex: 1, model: { id: 'gpu:Qwen/Qwen2.5-VL-7B' }, status: 'ok' as const, answer: 'link: Forgot password?', regions: [ELEMENTS[3]!], warnings: [], stats: {} },
+    ],
+  };
+  await page.evaluate((r) => (window as any).h.render('sbs', r), r);
+  const rows = await page.$$eval('[data-output="sbs"] .loupe-elements-table tbody tr', (trs) =>
+    trs.map((tr) => ({ cls: tr.className, text: [...tr.querySelectorAll('td')].map((td) => td.textContent), swatch: tr.querySelector('.loupe-swatch')?.className ?? '', title: (tr.firstElementChild as HTMLElement).title, label: tr.getAttribute('aria-label') })),
+  );
+  assert.deepEqual(rows.map((x) => x.text), [
+    ['1', 'button', 'Sign in', '[20, 200, 180, 240]', '1'],
+    ['2', 'link', 'Forgot password?', '[300, 270]', '1'],
+  ]);
+  assert.match(rows[0]!.cls, /\bloupe-m0\b/);
+  assert.match(rows[1]!.cls, /\bloupe-m1\b/);
+  assert.deepEqual(rows.map((x) => x.title), ['tiny-yolo', 'gpu:Qwen/Qwen2.5-VL-7B']);
+  assert.notEqual(rows[0]!.swatch, rows[1]!.swatch, 'each model its own colour');
+  assert.match(rows[1]!.label!, /^Element 2 from gpu:Qwen\/Qwen2\.5-VL-7B: link/);
+  // The row's swatch has the legend's colour.
+  const legend1 = await page.$eval('[data-output="sbs"] .loupe-legend-item[data-model="1"] .loupe-swatch', (e) => e.className);
+  assert.equal(rows[1]!.swatch, legend1);
+  // Hiding model 2 in the legend hides its region and fades its row; the other stays.
+  await page.click('[data-output="sbs"] .loupe-legend-item[data-model="1"]');
+  const opacity = (m: number) => page.$eval(`[data-output="sbs"] tr.loupe-m${m}`, (e) => getComputedStyle(e).opacity);
+  assert.equal(await opacity(1), '0.6');
+  assert.equal(await opacity(0), '1');
+  assert.equal(await page.$eval('[data-output="sbs"] .loupe-region.loupe-m1', (e) => getComputedStyle(e).display), 'none');
+  await page.click('[data-output="sbs"] .loupe-legend-item[data-model="1"]');
+  assert.equal(await opacity(1), '1');
+  // One model alone: no swatches.
+  assert.equal(await page.$$eval('[data-output="els"] .loupe-elements-table .loupe-swatch', (s) => s.length), 0);
+});

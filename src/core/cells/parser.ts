@@ -31,12 +31,18 @@ export interface ParsedCell {
   task: Task;
   /** Whether `@task` was written (the default is `ask`). */
   taskGiven: boolean;
+  /** `@model` as written (one reference, or several separated by commas). */
   model?: string;
+  /** The models `@model` names: one, or 2–4 to run side by side. Empty without `@model`. */
+  models: string[];
   params: GenerationParams;
   /** The prompt text: every non-directive line, `@@` unescaped, outer blank lines trimmed. */
   prompt: string;
   errors: CellError[];
 }
+
+/** Models one cell can run side by side. */
+export const MAX_MODELS = 4;
 
 /** Every `@directive` (the grammar and the README's table are checked against this list). */
 export const DIRECTIVES = ['image', 'region', 'task', 'model', 'set'] as const;
@@ -44,7 +50,7 @@ const NUM = String.raw`[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?`;
 const REGION_RE = new RegExp(String.raw`^(?:(\S+)\s+)?\[\s*(${NUM})\s*,\s*(${NUM})\s*,\s*(${NUM})\s*,\s*(${NUM})\s*\]\s*$`);
 
 export function parseCell(source: string): ParsedCell {
-  const out: ParsedCell = { images: [], regions: [], task: DEFAULT_TASK, taskGiven: false, params: {}, prompt: '', errors: [] };
+  const out: ParsedCell = { images: [], regions: [], models: [], task: DEFAULT_TASK, taskGiven: false, params: {}, prompt: '', errors: [] };
   const promptLines: string[] = [];
   const lines = source.split(/\r\n|\r|\n/);
 
@@ -115,7 +121,13 @@ export function parseCell(source: string): ParsedCell {
       case 'model': {
         if (!arg) return err('@model needs a registry id, a Hub repo (org/name) or a local folder (./path)', argCol);
         if (out.model !== undefined) return err('@model is given twice', indent + 1);
+        const models = arg.split(',').map((m) => m.trim());
+        if (models.some((m) => !m)) return err('@model lists models separated by commas, and one of them is empty', argCol);
+        if (models.length > MAX_MODELS) return err(`@model runs at most ${MAX_MODELS} models side by side; found ${models.length}`, argCol);
+        const twice = models.find((m, i) => models.indexOf(m) !== i);
+        if (twice) return err(`@model names ${twice} twice`, argCol);
         out.model = arg;
+        out.models = models;
         return;
       }
       case 'set': {

@@ -30,6 +30,8 @@ export interface SessionImage {
 export interface SessionRun {
   /** 1-based indices into the cell's images. */
   images: number[];
+  /** Side by side (`@model a, b`): which of the cell's models ran it, 0-based. */
+  modelIndex?: number;
   model?: ModelInfo;
   status: Run['status'];
   answer: string;
@@ -118,6 +120,7 @@ export async function sessionRecord(nb: StoredNotebook, opts: ExportOptions & { 
       images,
       runs: (r?.runs ?? []).map((x) => ({
         images: x.images,
+        ...(x.modelIndex !== undefined ? { modelIndex: x.modelIndex } : {}),
         ...(x.model ? { model: x.model } : {}),
         status: x.status,
         answer: x.answer,

@@ -1,6 +1,7 @@
-// Builds cell outputs: Loupe's JSON result plus an image/png and text/plain fallback for any viewer.
+// Builds cell outputs: Loupe's JSON result plus an image (PNG, or JPEG for photos) and text/plain fallback for any viewer.
 import { ERROR_MIME, RESULT_MIME, RESULT_VERSION, allRegions, type LoupeResult, type ResultImage } from '../../common/result';
-import { compositePng } from '../../images/composite';
+import { runHeading, runText } from '../export/common';
+import { compositeFallback } from '../../images/composite';
 import type { ImageResult } from '../../images/load';
 
 export interface OutputItemSpec {
@@ -51,12 +52,16 @@ export function altText(result: LoupeResult): string {
         : `Image ${img.index}: ${img.source} (${img.width}×${img.height}${img.format ? ', ' + img.format.toUpperCase() : ''})${img.notes?.length ? ' — ' + img.notes.join('; ') : ''}`,
     );
   }
-  const answered = result.runs.filter((r) => r.answer);
+  const answered = result.runs.filter((r) => runText(r));
   if (answered.length) lines.push('');
-  for (const run of answered) lines.push(result.runs.length > 1 ? `Image ${run.images.join(', ')}: ${run.answer}` : run.answer);
+  for (const run of answered) {
+    const head = runHeading(result, run);
+    const t = runText(run)!;
+    lines.push(`${head ? `${head}: ` : ''}${t.error ? 'Error: ' : ''}${t.text}`);
+  }
   for (const { region: r } of allRegions(result)) lines.push(`${r.label || r.kind} [${r.coords.map((c) => Math.round(c)).join(', ')}] (image ${r.image})`);
   for (const n of result.notes ?? []) lines.push(n);
-  for (const w of [...result.warnings, ...result.runs.flatMap((r) => r.warnings)]) lines.push(`Warning: ${w}`);
+  for (const w of new Set([...result.warnings, ...result.runs.flatMap((r) => r.warnings)])) lines.push(`Warning: ${w}`);
   if (result.error) lines.push(`Error: ${result.error}`);
   return lines.join('\n');
 }
@@ -78,8 +83,8 @@ export async function imageCellOutput(results: ImageResult[], timings: Record<st
 
 export async function resultOutput(result: LoupeResult, pngs: Buffer[]): Promise<OutputSpec> {
   const items: OutputItemSpec[] = [jsonItem(RESULT_MIME, result)];
-  const png = await compositePng(pngs);
-  if (png) items.push({ mime: 'image/png', data: png });
+  const image = await compositeFallback(pngs);
+  if (image) items.push({ mime: image.mime, data: image.data });
   items.push(textItem(altText(result)));
   return { items, metadata: { loupe: { timings: result.timings } } };
 }

@@ -55,6 +55,8 @@ export async function generateTiled(
   const parts: { tile: TilePlan['tiles'][number]; regions: Region[] }[] = [];
   const raws: string[] = [];
   const warnings = new Set<string>();
+  // What the engine noticed about a part (a stream cut short, an answer cut at max_new_tokens), said once.
+  const engineWarnings = new Set<string>();
   let last: Generation | undefined;
   const stats = { preprocessMs: 0, imageEncodeMs: 0, timeToFirstTokenMs: 0, totalMs: 0, promptTokens: 0, generatedTokens: 0, tokensPerSecond: 0 };
   for (const [k, tile] of plan.tiles.entries()) {
@@ -65,6 +67,7 @@ export async function generateTiled(
     const seen = gen.images[0]!;
     const parsed = parseAnswer(dialect, req.task, gen.raw, { images: [{ width: seen.width, height: seen.height }], modelSizes: [{ width: seen.modelWidth, height: seen.modelHeight }] });
     parsed.warnings.forEach((w) => warnings.add(w));
+    gen.warnings?.forEach((w) => engineWarnings.add(w));
     parts.push({ tile, regions: parsed.regions.flatMap((r) => regionToOriginal(r, tile, size.width, size.height) ?? []) });
     raws.push(`--- ${isOverview ? 'overview' : `part ${k + 1} (row ${tile.row + 1}, column ${tile.col + 1}; x ${tile.x}, y ${tile.y}, ${tile.width}×${tile.height})`} ---\n${gen.raw}`);
     if (k === 0) stats.timeToFirstTokenMs = gen.stats.timeToFirstTokenMs;
@@ -80,6 +83,7 @@ export async function generateTiled(
     images: last?.images ?? [{ ...size, modelWidth: 0, modelHeight: 0 }],
     stats: { ...stats, tokensPerSecond: stats.generatedTokens && stats.totalMs ? (stats.generatedTokens * 1000) / stats.totalMs : 0 },
     seed: last?.seed ?? 0,
+    ...(engineWarnings.size ? { warnings: [...engineWarnings] } : {}),
     parsed,
   };
 }

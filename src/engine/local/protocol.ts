@@ -43,6 +43,8 @@ export interface GenerateRequest {
   /** Upper bound on the model's image tokens per image (loupe.maxImageTokens). */
   maxImageTokens: number;
   maxImagePixels: number;
+  /** Stream the answer with its special tokens (Qwen2-VL's box tags), as a server asked with skip_special_tokens=false does. */
+  keepSpecialTokens?: boolean;
 }
 
 export interface CancelRequest {

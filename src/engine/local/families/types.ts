@@ -4,6 +4,7 @@
 import type { Dialect } from '../../dialects';
 import type { Task } from '../../../common/tasks';
 import type { GenerateRequest } from '../../types';
+import type { ExactSize } from '../../../images/prepare';
 
 /** Loose views of transformers.js objects: the library ships JS with JSDoc types. */
 export interface Tensor {
@@ -54,6 +55,9 @@ export interface Model {
   dispose(): Promise<unknown>;
 }
 
+/** How images are sized before the processor: bounds, or the processor's own fixed input size (images/prepare.ts). */
+export type ImageLimits = { maxSide?: number; maxArea?: number; exactSize?: ExactSize };
+
 export interface FamilyModule {
   /** Its key in FAMILIES (families/index.ts). */
   family: string;
@@ -69,7 +73,7 @@ export interface FamilyModule {
   /** The model cannot answer without an image. */
   needsImage: boolean;
   /** Pre-resize limits for images, from the user's token budget. */
-  imageLimits(maxImageTokens: number, config: Record<string, unknown>): { maxSide?: number; maxArea?: number };
+  imageLimits(maxImageTokens: number, config: Record<string, unknown>): ImageLimits;
   /** Fixes to the loaded model where the library differs from the reference implementation. */
   patch?(model: Model, tf: typeof import('@huggingface/transformers')): void;
   build(ctx: BuildContext): Promise<Built>;

@@ -12,6 +12,7 @@ import type { FamilyImage, FamilyModule, Model, Processor, Tensor } from '../fam
 import type { GenerateRequest, HostEvent, HostRequest, LoadedInfo, LoadRequest } from '../protocol';
 import { chooseDtype, onnxFilesFor } from './dtypes';
 import { startHeartbeat } from './heartbeat';
+import { withInt8Nbits } from './nbits';
 import { intraOpThreads } from './threads';
 import { directFamily, directKeys, directLoaded, generateDirect, isDirectKey, loadDirect, unloadDirect } from './direct';
 
@@ -119,7 +120,9 @@ async function load(req: LoadRequest): Promise<LoadedInfo> {
     files = onnxFilesFor(req.folder, family.modules, dtype);
     await checkFiles(req.folder, files);
     try {
-      model = (await tf[family.modelClass].from_pretrained(req.folder, { device, dtype, local_files_only: true, session_options: { intraOpNumThreads: intraOpThreads() } } as never)) as unknown as Model;
+      const create = () => tf[family.modelClass].from_pretrained(req.folder, { device, dtype, local_files_only: true, session_options: { intraOpNumThreads: intraOpThreads() } } as never);
+      // On the CPU, 4-bit MatMulNBits run with int8 activations (nbits.ts): about 2× faster decode.
+      model = (await (device === 'cpu' ? withInt8Nbits(create, (f, n) => log('info', `int8 MatMulNBits: ${n} nodes in ${f.slice(req.folder.length + 1)}`)) : create())) as unknown as Model;
       provider = device;
       break;
     } catch (e) {
@@ -216,7 +219,7 @@ async function generate(req: GenerateRequest): Promise<Generation> {
   let generated = 0;
   const streamer = new (boundedStreamer(tf))(m.processor.tokenizer as never, {
     skip_prompt: true,
-    skip_special_tokens: true,
+    skip_special_tokens: !req.keepSpecialTokens,
     callback_function: (text: string) => {
       if (text) send({ type: 'delta', id: req.id, text });
     },
