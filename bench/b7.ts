@@ -10,7 +10,7 @@
 //
 //   node --import tsx bench/b7.ts [--write]   (B7 alone, printed; --write also replaces its section of BENCHMARKS.md)
 //   B7_CHUNKS=2000 node --import tsx bench/b7.ts   (another answer length, to tell fixed from per-chunk cost)
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -24,7 +24,7 @@ import { HostClient } from '../src/engine/local/client';
 import { LocalEngine } from '../src/engine/local/engine';
 import { DEFAULT_MAX_PIXELS } from '../src/engine/remote/config';
 import { RemoteEngine } from '../src/engine/remote/engine';
-import { ROOT, summarize } from './common';
+import { ROOT, summarize, writeBenchSection } from './common';
 
 const fmt = (v: number, digits: number) => v.toFixed(digits);
 
@@ -253,23 +253,12 @@ export async function runB7(o: { rounds: number; log?: (m: string) => void }): P
   }
 }
 
-/** B7's section of BENCHMARKS.md replaced in place (or put before B11), the rest kept: what `npm run bench` writes in full. */
-function writeSection(section: string): void {
-  const file = join(ROOT, 'BENCHMARKS.md');
-  const old = existsSync(file) ? readFileSync(file, 'utf8') : '';
-  const re = /^## B7 [\s\S]*?(?=^## |(?![\s\S]))/m;
-  const stamp = `_Measured by \`bench/b7.ts --write\` on ${new Date().toISOString().replace(/\.\d+Z$/, 'Z')}, apart from the run above; \`npm run bench\` measures it with the rest._`;
-  const body = section.trim().replace(/\n/, `\n\n${stamp}\n`) + '\n\n';
-  const out = re.test(old) ? old.replace(re, body) : old.includes('\n## B11 ') ? old.replace('\n## B11 ', `\n${body}## B11 `) : `${old.trimEnd()}\n\n${body}`;
-  writeFileSync(file, out);
-}
-
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   runB7({ rounds: 7, log: (m) => console.error(m) }).then(
     (r) => {
       console.log(r.lines.join('\n'));
       writeFileSync(join(ROOT, 'bench', '.out', 'b7.json'), JSON.stringify(r.json, null, 2));
-      if (process.argv.includes('--write')) writeSection(r.lines.join('\n'));
+      if (process.argv.includes('--write')) writeBenchSection('B7', 'bench/b7.ts', r.lines.join('\n'));
       process.exit(0);
     },
     (e) => {

@@ -5,7 +5,7 @@
 // notebook cell does in the extension host.
 //
 //   node --expose-gc --import tsx bench/b8.ts [--write] [--quick]
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,7 +18,7 @@ import { Engines } from '../src/engine/engines';
 import { HostClient } from '../src/engine/local/client';
 import { LocalEngine } from '../src/engine/local/engine';
 import { RemoteEngine } from '../src/engine/remote/engine';
-import { Child, ROOT, summarize } from './common';
+import { Child, ROOT, summarize, writeBenchSection } from './common';
 
 export const B8_GOAL_SPEEDUP = 6;
 export const B8_GOAL_GROWTH_MB = 50;
@@ -164,24 +164,13 @@ export async function runB8(o: { rounds: number; log?: (m: string) => void }): P
   }
 }
 
-/** B8's section of BENCHMARKS.md replaced in place (or put before B11), the rest kept. */
-function writeSection(section: string): void {
-  const file = join(ROOT, 'BENCHMARKS.md');
-  const old = existsSync(file) ? readFileSync(file, 'utf8') : '';
-  const stamp = `_Measured by \`bench/b8.ts --write\` on ${new Date().toISOString().replace(/\.\d+Z$/, 'Z')}, apart from the run above; \`npm run bench\` measures it with the rest._`;
-  const body = section.trim().replace(/\n/, `\n\n${stamp}\n`) + '\n\n';
-  const re = /^## B8 [\s\S]*?(?=^## |(?![\s\S]))/m;
-  const out = re.test(old) ? old.replace(re, body) : old.includes('\n## B11 ') ? old.replace('\n## B11 ', `\n${body}## B11 `) : `${old.trimEnd()}\n\n${body}`;
-  writeFileSync(file, out);
-}
-
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const quick = process.argv.includes('--quick');
   runB8({ rounds: quick ? 3 : 5, log: (m) => console.error(m) }).then(
     (r) => {
       console.log(r.lines.join('\n'));
       writeFileSync(join(ROOT, 'bench', '.out', 'b8.json'), JSON.stringify(r.json, null, 2));
-      if (process.argv.includes('--write')) writeSection(r.lines.join('\n'));
+      if (process.argv.includes('--write')) writeBenchSection('B8', 'bench/b8.ts', r.lines.join('\n'));
       process.exit(0);
     },
     (e) => {

@@ -1,5 +1,6 @@
 // Shared helpers for the benchmarks: summaries of repeated runs and child processes that answer messages.
 import { fork, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BenchModelInfo } from '../scripts/bench-model';
@@ -109,4 +110,18 @@ export function decodeBytes(model: BenchModelInfo, promptTokens: number, newToke
   // q4: packed codes and fp32 scales as generated; older bench-model.json files (fp32 only) lack the field.
   const weightBytes = model.decodeWeightBytes ?? 4 * model.params.decoder;
   return { ctxAvg, kvBytes, weightBytes, bytesPerToken: weightBytes + kvBytes + 4 * S.hidden };
+}
+
+/**
+ * One benchmark's section of BENCHMARKS.md replaced in place (or put before B11), the rest kept, stamped as
+ * measured apart from the full run: for `bench/bN.ts --write`; `npm run bench` writes the whole file.
+ */
+export function writeBenchSection(id: string, script: string, section: string): void {
+  const file = join(ROOT, 'BENCHMARKS.md');
+  const old = existsSync(file) ? readFileSync(file, 'utf8') : '';
+  const stamp = `_Measured by \`${script} --write\` on ${new Date().toISOString().replace(/\.\d+Z$/, 'Z')}, apart from the run above; \`npm run bench\` measures it with the rest._`;
+  const body = section.trim().replace(/\n/, `\n\n${stamp}\n`) + '\n\n';
+  const re = new RegExp(`^## ${id} [\\s\\S]*?(?=^## |(?![\\s\\S]))`, 'm');
+  const out = re.test(old) ? old.replace(re, body) : old.includes('\n## B11 ') ? old.replace('\n## B11 ', `\n${body}## B11 `) : `${old.trimEnd()}\n\n${body}`;
+  writeFileSync(file, out);
 }

@@ -353,11 +353,18 @@ async function main(): Promise<void> {
   const file = join(ROOT, 'BENCHMARKS.md');
   const old = existsSync(file) ? readFileSync(file, 'utf8') : '';
   const renderer = /^## Renderer\n[\s\S]*?(?=^## |(?![\s\S]))/m.exec(old)?.[0];
-  const out = lines.join('\n') + (renderer ? `\n${renderer.trim()}\n` : '\n## Renderer\n\nNot measured yet: `bench/renderer.ts` writes this section.\n');
+  // B10 (sub-images) is written by bench/tiles.ts: kept as it is.
+  const b10 = /^## B10 [\s\S]*?(?=^## |(?![\s\S]))/m.exec(old)?.[0];
+  const out = lines.join('\n') + (b10 ? `\n${b10.trim()}\n` : '') + (renderer ? `\n${renderer.trim()}\n` : '\n## Renderer\n\nNot measured yet: `bench/renderer.ts` writes this section.\n');
   writeFileSync(file, out.replace(/\n{3,}/g, '\n\n'));
   log(`wrote ${file}`);
   console.log(JSON.stringify({ b7: b7.json, b8: b8.json, b1q4: b1q4.json, b11: b11.json, b12: b12.json, b1: { ratio: ratios.median, bare: bareTok.median, loupe: loupeConsumer.median }, b2: { bw: bw.median, boundMs, achievedBare, achievedLoupe }, b3: { fl: fl.speed.median, qw: qw.speed.median }, b4: { loupe: stallLoupe.median, inproc: stallInproc.median }, b5: actTotal.median, b6: growthFromFirst }));
 
+  if (!process.argv.includes('--skip-tiles') && existsSync(join(ROOT, 'bench', 'tiles.ts'))) {
+    log('B10 sub-images (bench/tiles.ts)…');
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'bench/tiles.ts', ...(quick ? ['--quick'] : [])], { cwd: ROOT, stdio: 'inherit' });
+    if (r.status !== 0) log(`bench/tiles.ts failed (exit ${r.status}); its section in BENCHMARKS.md is left as it was`);
+  }
   if (!process.argv.includes('--skip-renderer') && existsSync(join(ROOT, 'bench', 'renderer.ts'))) {
     log('renderer figures (bench/renderer.ts)…');
     const r = spawnSync(process.execPath, ['--import', 'tsx', 'bench/renderer.ts'], { cwd: ROOT, stdio: 'inherit' });

@@ -222,7 +222,7 @@ test('a server batch keeps `concurrency` requests in flight (peak 8), with bound
   const engine = new RemoteEngine({ config: { id: 'gpu', kind: 'vllm', baseUrl: server.url, concurrency: 8 }, apiKey: async () => undefined, keyHint: 'none', source: 'the test' });
   server.handle(async (rec, res) => {
     // Slow enough that requests overlap; the answer is Qwen2.5-VL JSON in the pixels the server received.
-    await new Promise((r) => setTimeout(r, 120));
+    await new Promise((r) => setTimeout(r, 600));
     const { width, height } = rec.images[0]!;
     await streamPieces(res, rec.model, ['```json\n', `[{"bbox_2d": [0, 0, ${Math.round(width / 2)}, ${Math.round(height / 2)}], "label": "spot"}]`, '\n```']);
   });

@@ -18,7 +18,7 @@ import { EnginePromptRunner } from '../src/core/kernel/runner';
 import { Engines } from '../src/engine/engines';
 import { HostClient } from '../src/engine/local/client';
 import { LocalEngine } from '../src/engine/local/engine';
-import { parseEngineConfigs, type EngineConfig } from '../src/engine/remote/config';
+import { dialectFromName, parseEngineConfigs, type EngineConfig } from '../src/engine/remote/config';
 import { RemoteEngine, serverSize } from '../src/engine/remote/engine';
 import { ensureBuilt, FLORENCE, QWEN, ROOT } from './helpers/cli';
 import { errorJson, sse, startServer, streamPieces, type TestServer } from './helpers/openai-server';
@@ -290,7 +290,13 @@ test('engine lists are checked, naming the entry and the field', () => {
     [[{ id: 'gpu', kind: 'tgi', baseUrl: 'http://h' }], /x\[0\]\.kind must be one of vllm, ollama, llamacpp, lmstudio, openai/],
     [[{ id: 'gpu', kind: 'vllm', baseUrl: 'gpu-box:8000' }], /x\[0\]\.baseUrl must be an http\(s\) URL/],
     [[{ id: 'gpu', kind: 'vllm', baseUrl: 'http://h' }, { id: 'gpu', kind: 'ollama', baseUrl: 'http://h' }], /"gpu" is used twice/],
+    // A detector's dialect is the model host's: no chat server writes it.
+    [[{ id: 'gpu', kind: 'vllm', baseUrl: 'http://h', dialect: 'detections' }], /x\[0\]\.dialect must be one of florence2, qwen2_vl, qwen2_5_vl, qwen3_vl, mm15, showui, none$/],
   ] as const) assert.throws(() => parseEngineConfigs(v, 'x'), (e: unknown) => isLoupeError(e, 'usage') && re.test(e.message));
+  assert.equal(parseEngineConfigs([{ id: 'gpu', kind: 'vllm', baseUrl: 'http://h', dialect: 'showui' }], 'x')[0]!.dialect, 'showui');
+  // ShowUI (a Qwen2-VL fine-tune, points in 0–1) is known by its name; its images go out on Qwen-VL's 28-pixel grid.
+  assert.equal(dialectFromName('showlab/ShowUI-2B'), 'showui');
+  assert.deepEqual(serverSize({ width: 1000, height: 700 }, 'showui', 1280 * 28 * 28), serverSize({ width: 1000, height: 700 }, 'qwen2_vl', 1280 * 28 * 28));
 });
 
 test('the image payload follows maxPixels: a 12 MP photo goes out at most maxPixels, whatever the server would reserve', { timeout: 60_000 }, async () => {

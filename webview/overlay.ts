@@ -4,6 +4,7 @@ import { labelColor, modelColor, PALETTE } from '../src/common/colors';
 import { coordsText, regionBounds, regionInImage, regionName, regionShape } from '../src/common/regions';
 import type { Region } from '../src/common/result';
 import { el, svgEl } from './dom';
+import { tappableClass } from './elements';
 
 export interface RegionRef {
   /** Index into the result's regions: stable while a result streams (regions are only appended). */
@@ -48,6 +49,8 @@ export interface Overlay {
 function buildChip(doc: Document, r: Region, id: number, width: number, height: number, cls: string): HTMLElement {
   const [x1, y1] = regionBounds(r);
   const chip = el(doc, 'div', `loupe-chip ${cls}`, r.label);
+  const badge = tappableClass(r);
+  if (badge) chip.classList.add(badge);
   chip.dataset.region = String(id);
   chip.style.left = `${(x1 / width) * 100}%`;
   // Above the region's top-left corner, or just inside it when there is no room above.

@@ -10,9 +10,9 @@ const PALETTE_CSS = PALETTE.map(
   (c, i) => `.loupe-c${i}.loupe-region { color: ${c}; } .loupe-c${i}.loupe-chip { background: ${c}; color: ${textOn(c)}; } .loupe-c${i}.loupe-ref { border-bottom-color: ${c}; } .loupe-c${i}.loupe-swatch { background: ${c}; }`,
 ).join('\n');
 
-// Side by side: a model the user toggled off hides its regions and chips, and its column fades.
+// Side by side: a model the user toggled off hides its regions and chips, and its column and element rows fade.
 const MODEL_CSS = MODEL_PALETTE.map(
-  (_, i) => `.loupe-result.hide-m${i} .loupe-m${i}.loupe-region, .loupe-result.hide-m${i} .loupe-m${i}.loupe-chip { display: none; } .loupe-result.hide-m${i} .loupe-column[data-model="${i}"] { opacity: 0.6; }`,
+  (_, i) => `.loupe-result.hide-m${i} .loupe-m${i}.loupe-region, .loupe-result.hide-m${i} .loupe-m${i}.loupe-chip { display: none; } .loupe-result.hide-m${i} .loupe-column[data-model="${i}"], .loupe-result.hide-m${i} tr.loupe-m${i} { opacity: 0.6; }`,
 ).join('\n');
 
 export const CSS = `
@@ -97,6 +97,23 @@ export const CSS = `
 .vscode-high-contrast .loupe-region, .vscode-high-contrast-light .loupe-region { stroke-width: 3; }
 .vscode-high-contrast .loupe-chip, .vscode-high-contrast-light .loupe-chip { border: 1px solid var(--vscode-contrastBorder); }
 .vscode-high-contrast .loupe-ref.is-hot, .vscode-high-contrast-light .loupe-ref.is-hot { outline: 1px dotted var(--vscode-contrastActiveBorder); }
+/* Screens: the element table (synced with the overlay), tappable badges, point markers with a ring. */
+.loupe-elements { margin: 8px 0; max-height: 24em; overflow: auto; }
+.loupe-elements-table { border-collapse: collapse; font-size: 12px; width: 100%; }
+.loupe-elements-table th { text-align: left; font-weight: 600; color: var(--vscode-descriptionForeground); position: sticky; top: 0; background: var(--vscode-editor-background); }
+.loupe-elements-table th, .loupe-elements-table td { padding: 1px 8px; border-bottom: 1px solid var(--vscode-widget-border, transparent); }
+.loupe-elements.one-image .loupe-el-image, .loupe-elements.one-image th:last-child { display: none; }
+.loupe-elements-table tr { cursor: pointer; border-left: 3px solid transparent; }
+.loupe-elements-table tr.is-hot { background: var(--vscode-list-hoverBackground, rgba(128, 128, 128, 0.15)); }
+.loupe-elements-table tr[aria-selected="true"] { background: var(--vscode-list-activeSelectionBackground, rgba(0, 120, 212, 0.3)); color: var(--vscode-list-activeSelectionForeground, inherit); }
+.loupe-elements-table tr:focus-visible { outline: 1px solid var(--vscode-focusBorder); outline-offset: -1px; }
+.loupe-elements-table td { text-align: left; }
+.loupe-el-n .loupe-swatch { margin-right: 6px; }
+.loupe-el-box, .loupe-el-n { font-family: var(--vscode-editor-font-family, monospace); white-space: nowrap; }
+.loupe-chip.is-tappable::before { content: "✓ "; }
+.loupe-chip.is-not-tappable::before { content: "✗ "; }
+.loupe-chip.is-tappable, .loupe-chip.is-not-tappable { font-weight: 600; border-radius: 8px; padding: 0 6px; }
+.loupe-region.loupe-point { stroke-width: 11; }
 ${PALETTE_CSS}
 ${MODEL_CSS}
 @media (forced-colors: active) { .loupe-region { stroke: Highlight; } .loupe-chip { forced-color-adjust: none; } }

@@ -9,6 +9,7 @@ import { renderAnswer } from './answer';
 import { applyLayout, ViewSync, type Layout } from './compare';
 import { button, el, setPressed } from './dom';
 import { ImageFigure } from './figure';
+import { ElementTable } from './elements';
 import type { RegionRef } from './overlay';
 import { IDENTITY, ZOOM_STEP, zoomAt, type View } from './viewport';
 
@@ -51,6 +52,8 @@ export class ResultView {
   private regions: Region[] = [];
   private answerKey = '';
   private selected: number | undefined;
+  /** UI elements and detector boxes as a table synced with the overlay (webview/elements.ts). */
+  private readonly elements: ElementTable;
   private drawOn = false;
   private readonly btn: Record<'overlay' | 'labels' | 'layout' | 'zoomIn' | 'zoomOut' | 'fit' | 'draw' | 'copy' | 'ask', HTMLButtonElement>;
 
@@ -88,7 +91,8 @@ export class ResultView {
     this.messages = el(doc, 'div', 'loupe-messages');
     this.live = el(doc, 'div', 'loupe-sr');
     this.live.setAttribute('aria-live', 'polite');
-    this.root.append(toolbar, this.legend, this.imagesBox, this.statusBox, this.answerBox, this.messages, this.live);
+    this.elements = new ElementTable(doc, { hot: (id, on) => (on || id !== this.selected) && this.hot(id, on), select: (id) => this.focusRegion(id) });
+    this.root.append(toolbar, this.legend, this.imagesBox, this.statusBox, this.answerBox, this.elements.root, this.messages, this.live);
     this.root.classList.toggle('hide-overlay', !s.overlay);
     this.root.classList.toggle('hide-labels', !s.labels);
     this.wire();
@@ -114,6 +118,7 @@ export class ResultView {
     this.updateImages(r);
     if (side) this.updateColumns(r);
     else this.updateAnswer(r);
+    this.elements.update(this.elementRefs(r), r.images.length > 1, side ? this.modelNames(r) : undefined);
     // Side by side, each column shows its model's warnings and error; the rest belong to the cell.
     const warnings = side ? r.warnings : [...r.warnings, ...r.runs.flatMap((x) => x.warnings)];
     const messages = [...(r.notes ?? []).map((n) => el(this.doc, 'div', 'loupe-note', n)), ...[...new Set(warnings)].map((w) => el(this.doc, 'div', 'loupe-warning', `⚠ ${w}`))];
@@ -317,6 +322,7 @@ export class ResultView {
     fig?.shape(id)?.classList.toggle('is-hot', on);
     fig?.chip(id)?.classList.toggle('is-hot', on);
     for (const s of this.spansOf.get(id) ?? []) s.classList.toggle('is-hot', on);
+    this.elements.setHot(id, on);
   }
 
   private select(id: number | undefined): void {
@@ -330,6 +336,7 @@ export class ResultView {
       this.hot(id, true);
     }
     this.btn.copy.disabled = this.btn.ask.disabled = id === undefined;
+    this.elements.setSelected(id);
   }
 
   private toggle(key: 'overlay' | 'labels'): void {
@@ -413,6 +420,28 @@ export class ResultView {
         this.askSelected();
       }
     });
+  }
+
+  /** Every region with its model side by side (the element table colours and names rows as the overlay does). */
+  private elementRefs(r: LoupeResult): RegionRef[] {
+    return allRegions(r).map(({ id, region, run }) => {
+      const model = r.runs[run]?.modelIndex;
+      return { id, region, ...(model !== undefined ? { model } : {}) };
+    });
+  }
+
+  /** Side by side: each model's name by its index, for the element table's model column. */
+  private modelNames(r: LoupeResult): string[] {
+    const names: string[] = [];
+    for (const run of r.runs) if (run.modelIndex !== undefined && names[run.modelIndex] === undefined) names[run.modelIndex] = modelLabel(run.model) || `Model ${run.modelIndex + 1}`;
+    return Array.from(names, (n, i) => n ?? `Model ${i + 1}`);
+  }
+
+  /** A table row chose a region: select it and bring its box into view, keeping focus on the row. */
+  private focusRegion(id: number): void {
+    this.select(id);
+    const fig = this.figureOf.get(id);
+    fig?.reveal(id, this.refsOf.get(fig.image.index) ?? []);
   }
 }
 

@@ -27,6 +27,12 @@ export interface Region {
   span?: [number, number];
   /** The model's own text for this region, as matched. */
   raw?: string;
+  /** UI elements (`@task list-elements`, detectors): the element's type (button, text, icon…); `label` is its text. */
+  type?: string;
+  /** Detectors: the confidence of this box, 0–1. */
+  score?: number;
+  /** `@task tappable`: the model's yes (true) or no (false) for this region, the cell's `@region`. */
+  tappable?: boolean;
 }
 
 export interface DisplayImage {

@@ -31,6 +31,11 @@ export interface ModelHandle {
   capabilities: readonly Capability[];
   /** The model cannot answer without an image (Florence-2). */
   needsImage: boolean;
+  /**
+   * Side in pixels of the fixed square input the model resizes every image to (Florence-2 768, a YOLO detector 640);
+   * undefined for models with dynamic resolution. `@set tiles=auto` splits large images only for fixed-input models.
+   */
+  fixedInput?: number;
 }
 
 /** A loaded model: where it runs, and how it got there. */

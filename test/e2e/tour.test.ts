@@ -9,17 +9,17 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, w
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Page, Request } from 'playwright-core';
-import { RESULTS_DIR, WAIT_MS, openFile, openFileFromExplorer, runCommand, screenshot, sleep, startWorkbench, waitFor, type Workbench } from './harness';
+import { RESULTS_DIR, WAIT_MS, openFile, rendererFrames, openFileFromExplorer, runCommand, screenshot, sleep, startWorkbench, waitFor, type Workbench } from './harness';
 import { activeNotebook, allFrameText, batchView, cellState, cellText, codeCell, pickKernelIfAsked, renderedResults, resultWithImage, runAll, runCell, waitCellDone, workbenchResponds } from './loupe';
 import { startServer, type TestServer } from '../helpers/openai-server';
-import { SKIP, SPOT_BOX, SPOT_SIZE, batchSpot, eventLoopLines, makeWorkspace, modelSettings, prepare } from './workspace';
+import { SCREEN_BUTTONS, SKIP, SPOT_BOX, SPOT_SIZE, batchSpot, eventLoopLines, makeWorkspace, modelSettings, prepare } from './workspace';
 
 const MALFORMED = '{"loupe": 1, "cells": [ oops';
 const EVENT_LOOP_LIMIT_MS = 50;
 const EVENT_LOOP_HARD_MS = 250;
 const NORMAL = { width: 1400, height: 1100 };
 /** Tall enough for every cell and output of the tour, so nothing is virtualized away and the screenshot shows all. */
-const TALL = { width: 1400, height: 4600 };
+const TALL = { width: 1400, height: 7600 };
 
 let wb: Workbench | undefined;
 let workspace: string;
@@ -104,9 +104,12 @@ const TOUR = [
   { text: '@task ground', images: ['coffee.png'], rects: true },
   { text: '@task describe-region', images: ['coffee.png'] },
   { text: '@model qwen2-vl-2b', images: ['chelsea.png', 'rocket.jpg'] },
+  { text: '@task list-elements', images: ['screen-login.png'], rects: true },
+  { text: '@task find-element', images: ['screen-login.png'], rects: true },
+  { text: '@task tappable', images: ['screen-login.png'], rects: true },
 ] as const;
 
-test('tour.loupe: Run All runs all 7 code cells; images, OCR quads, grounding boxes and the comparison render', { timeout: 180_000, skip: SKIP }, () =>
+test('tour.loupe: Run All runs all 10 code cells; images, OCR quads, grounding boxes, the comparison and the screens render', { timeout: 180_000, skip: SKIP }, () =>
   scenario('tour', { expected: 4, cells: [8, 10, 12, 14] }, async (page) => {
     await page.setViewportSize(TALL);
     await openFile(page, 'tour.loupe');
@@ -115,17 +118,17 @@ test('tour.loupe: Run All runs all 7 code cells; images, OCR quads, grounding bo
     await nb.locator('.cell-editor-container .view-lines', { hasText: '@image images/coffee.png' }).first().waitFor({ timeout: WAIT_MS });
     assert.equal(await page.locator('.editor-group-container.active .monaco-editor .view-lines', { hasText: '"cells"' }).count(), 0, 'tour.loupe opened as JSON text');
     await runAll(page);
-    await waitFor('the 7 code cells to finish', async () => {
+    await waitFor('the 10 code cells to finish', async () => {
       await pickKernelIfAsked(page);
       const done = (await nb.locator('.codicon-notebook-state-success').count()) + (await nb.locator('.codicon-notebook-state-error').count());
-      return done === 7;
+      return done === TOUR.length;
     }, 150_000);
     log('tour: run all finished');
     const errors = await nb.locator('.code-cell-row', { has: page.locator('.codicon-notebook-state-error') }).allInnerTexts();
     assert.deepEqual(errors.map((t) => t.replace(/\s+/g, ' ').slice(0, 120)), [], 'tour cells marked failed');
-    const results = await waitFor('7 Loupe outputs with their images decoded', async () => {
+    const results = await waitFor('10 Loupe outputs with their images decoded', async () => {
       const r = await renderedResults(page);
-      return r.length === 7 && r.every((x) => x.status !== 'running' && x.imgsLoaded === x.alts.length) ? r : undefined;
+      return r.length === TOUR.length && r.every((x) => x.status !== 'running' && x.imgsLoaded === x.alts.length) ? r : undefined;
     });
     results.forEach((res, i) => {
       const exp = TOUR[i]!;
@@ -141,6 +144,7 @@ test('tour.loupe: Run All runs all 7 code cells; images, OCR quads, grounding bo
     // The comparison cell: two images side by side, both decoded.
     assert.equal(results[6]!.imgsLoaded, 2, 'comparison shows two decoded images');
     assert.match(results[3]!.answer, /FIXTURE TEXT/, 'the OCR answer (fixture text)');
+    assert.match(results[9]!.text, /✓ tappable|tappable/, 'the tappable answer');
     const text = await allFrameText(page);
     assert.doesNotMatch(text, /\b(Traceback|Error:)/, 'a notebook webview shows an error');
     await page.mouse.move(0, 0);
@@ -277,6 +281,73 @@ test('grounding on a spot image streams, then draws its box where the spot is; d
     locs.forEach((l, i) => assert.ok(Math.abs(l - bins[i]!) <= 3, `region token ${i} <loc_${l}> vs ${bins[i]!.toFixed(1)} (box ${box.join(',')})`));
     await page.mouse.move(0, 0);
     await screenshot(page, 'draw-to-ask-answer');
+  }),
+);
+
+test('a screen cell lists its elements (table and overlay synced both ways, keyboard too) and another finds one', { timeout: 150_000, skip: SKIP }, () =>
+  scenario('screens', { expected: 2, cells: [1, 2] }, async (page) => {
+    await closeAllEditors(page);
+    // Both cells and their outputs in view: VS Code renders only cells near the viewport.
+    await page.setViewportSize(TALL);
+    try {
+      await openFile(page, 'screen.loupe');
+      const list = codeCell(page, '@task list-elements');
+      const find = codeCell(page, 'the Sign in button');
+      await list.first().waitFor({ timeout: WAIT_MS });
+      await runAll(page);
+      assert.equal(await waitCellDone(page, list.first(), 'the list-elements cell', 90_000), 'success');
+      assert.equal(await waitCellDone(page, find.first(), 'the find-element cell', 90_000), 'success');
+      // The element list: a table row per element, a box per row, on the detector's output.
+      const found = await waitFor('the element table', async () => {
+        for (const frame of await rendererFrames(page)) {
+          const result = frame.locator('.loupe-result', { has: frame.locator('.loupe-elements:not([hidden]) tbody tr') });
+          if ((await result.count()) > 0 && (await result.first().getAttribute('data-status')) === 'ok') return { frame, result: result.first() };
+        }
+        return undefined;
+      });
+      const { result } = found;
+      await result.scrollIntoViewIfNeeded();
+      const rows = result.locator('.loupe-elements tbody tr');
+      const cells = await rows.evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].slice(1, 4).map((td) => td.textContent)));
+      log(`screens: elements ${JSON.stringify(cells)}`);
+      assert.equal(cells.length, SCREEN_BUTTONS.length + 1, 'three detected buttons and one OCR text line');
+      assert.deepEqual(cells.map((c) => c[0]).sort(), ['button', 'icon', 'icon', 'text']);
+      for (const b of SCREEN_BUTTONS) assert.ok(cells.some((c) => c[2] === `[${b.box.join(', ')}]`), `a row with the box ${b.box} (rows: ${JSON.stringify(cells)})`);
+      assert.equal(await result.locator('svg.loupe-svg rect.loupe-region').count(), cells.length, 'one box on the image per row');
+      // Row → box: hovering a row lights its box.
+      const second = rows.nth(1);
+      const id = await second.getAttribute('data-region');
+      await second.hover();
+      await waitFor('the hovered row\'s box lit', async () => (await result.locator(`svg .loupe-region[data-region="${id}"].is-hot`).count()) === 1, 5000);
+      // Box → row: clicking the first row's box on the image selects that row.
+      const firstId = await rows.first().getAttribute('data-region');
+      const shape = result.locator(`svg .loupe-region[data-region="${firstId}"]`);
+      const bb = (await shape.boundingBox())!;
+      await page.mouse.click(bb.x + 2, bb.y + bb.height / 2);
+      await waitFor('the clicked box\'s row selected', async () => (await rows.first().getAttribute('aria-selected')) === 'true', 5000);
+      // Keyboard: from a row, arrows and Enter select another element and its box.
+      // The keys go to the rows themselves: after the click on the image the workbench may take focus back from the
+      // webview at any moment (real key presses on the table are in test/renderer/screens.test.ts).
+      await rows.first().focus();
+      await rows.first().dispatchEvent('keydown', { key: 'ArrowDown', bubbles: true });
+      await waitFor('ArrowDown moves to the second row', async () => (await found.frame.evaluate(() => (document.activeElement as HTMLElement | null)?.dataset.region)) === id, 5000);
+      await rows.nth(1).dispatchEvent('keydown', { key: 'Enter', bubbles: true });
+      await waitFor('Enter on the second row selects its box', async () => (await result.locator(`svg .loupe-region[data-region="${id}"].is-selected`).count()) === 1, 5000);
+      // The find-element cell: one box on the same screen.
+      const findResult = await waitFor('the find-element output with one box', async () => {
+        for (const frame of await rendererFrames(page)) {
+          const r = frame.locator('.loupe-result', { has: frame.locator('figure img[alt*="screen-e2e.png"]') }).filter({ hasNot: frame.locator('.loupe-elements:not([hidden])') });
+          if ((await r.count()) > 0 && (await r.first().locator('svg rect.loupe-region').count()) === 1) return r.first();
+        }
+        return undefined;
+      });
+      assert.match((await findResult.locator('.loupe-answer:not(.loupe-image-answer)').first().textContent()) ?? '', /the Sign in button/);
+      await page.mouse.move(0, 0);
+      await page.setViewportSize({ width: NORMAL.width, height: 2200 });
+      await screenshot(page, 'screens');
+    } finally {
+      await page.setViewportSize(NORMAL);
+    }
   }),
 );
 

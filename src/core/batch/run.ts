@@ -8,12 +8,13 @@ import { basename, resolve } from 'node:path';
 import { addCounts, BATCH_PAGE_ROWS, BATCH_ROW_VERSION, emptyCounts, sidecarRelative, THUMB_SIZE, type BatchRow, type BatchRowView, type BatchScore, type BatchSummary, type ScoreCounts } from '../../common/batch';
 import { describeError, isLoupeError, LoupeError } from '../../common/errors';
 import { RESULT_MIME, RESULT_VERSION, type LoupeResult, type ModelInfo } from '../../common/result';
-import { parseAnswer } from '../../engine/dialects';
-import type { Engine, LoadedModel, ModelHandle, PrepareProgress } from '../../engine/types';
+import { parseAnswer, type Parsed } from '../../engine/dialects';
+import type { Engine, GenerateRequest, Generation, LoadedModel, ModelHandle, PrepareProgress } from '../../engine/types';
 import { inspectImage, loadImage } from '../../images/load';
 import type { ParsedCell } from '../cells/parser';
 import type { PromptContext } from '../kernel/kernel';
 import { errorOutput, jsonItem, textItem, type OutputSpec } from '../kernel/outputs';
+import { generateTiled, tilingFor } from '../kernel/tiles';
 import { matchImages } from './images';
 import { readRows, SidecarWriter, slotOf } from './sidecar';
 import { readTruth, scoreImage } from './truth';
@@ -188,11 +189,16 @@ export async function runBatch(cell: ParsedCell, ctx: PromptContext, deps: Batch
       if (!img.ok) {
         row = { ...base, width: 0, height: 0, status: 'error', answer: '', regions: [], stats: { totalMs: round(now() - tImg) }, error: img.error, at: new Date().toISOString() };
       } else {
-        let gen;
+        let gen: (Generation & { parsed?: Parsed }) | undefined;
+        const tileWarnings: string[] = [];
         let lastErr: LoupeError | undefined;
         for (let attempt = 0; attempt < TRIES && !ctx.signal.aborted; attempt++) {
           try {
-            gen = await c.engine.generate(c.model, { task: cell.task, prompt: cell.prompt, images: [{ source: image, path }], regions: [], params: cell.params, maxImageTokens: s.maxImageTokens, maxImagePixels: s.maxImagePixels }, { signal: ctx.signal });
+            const req: GenerateRequest = { task: cell.task, prompt: cell.prompt, images: [{ source: image, path }], regions: [], params: cell.params, maxImageTokens: s.maxImageTokens, maxImagePixels: s.maxImagePixels };
+            // Sub-images (`@set tiles`), as for a single image: a page of a scan archive is read in parts.
+            tileWarnings.length = 0;
+            const tiling = tilingFor(cell.task, cell.params.tiles, c.handle, img.image, 1, tileWarnings);
+            gen = tiling ? await generateTiled(c.engine, c.model, c.handle.dialect, req, tiling, img.image, { signal: ctx.signal }) : await c.engine.generate(c.model, req, { signal: ctx.signal });
             break;
           } catch (e) {
             lastErr = isLoupeError(e) ? e : new LoupeError('internal', (e as Error).message, { cause: e });
@@ -214,8 +220,8 @@ export async function runBatch(cell: ParsedCell, ctx: PromptContext, deps: Batch
           row = { ...base, width: img.image.width, height: img.image.height, status: 'error', answer: '', regions: [], stats: { totalMs: round(now() - tImg) }, error: `${err.title}: ${err.message}`, at: new Date().toISOString(), ...thumb };
         } else {
           failuresInARow = 0;
-          const parsed = parseAnswer(c.handle.dialect, cell.task, gen.raw, { images: gen.images, modelSizes: gen.images.map((i) => ({ width: i.modelWidth, height: i.modelHeight })) });
-          const warnings = [...parsed.warnings, ...(gen.warnings ?? [])];
+          const parsed = gen.parsed ?? parseAnswer(c.handle.dialect, cell.task, gen.raw, { images: gen.images, modelSizes: gen.images.map((i) => ({ width: i.modelWidth, height: i.modelHeight })) });
+          const warnings = [...new Set([...tileWarnings, ...parsed.warnings, ...(gen.warnings ?? [])])];
           row = {
             ...base,
             width: img.image.width,

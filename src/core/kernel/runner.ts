@@ -5,7 +5,7 @@ import { describeError, LoupeError } from '../../common/errors';
 import { RESULT_MIME, RESULT_VERSION, allRegions, regionColor, type LoupeResult, type ModelInfo, type Run } from '../../common/result';
 import { taskSpec, type Task } from '../../common/tasks';
 import { clampBox } from '../../common/regions';
-import { parseAnswer } from '../../engine/dialects';
+import { parseAnswer, type Parsed } from '../../engine/dialects';
 import { usesPrompt } from '../../engine/dialects/prompts';
 import { modelsFor } from '../../engine/registry';
 import type { Capability, EngineImage, EngineSet, GenerateRequest, LoadedModel, PrepareProgress } from '../../engine/types';
@@ -15,6 +15,8 @@ import { runBatch } from '../batch/run';
 import type { ParsedCell } from '../cells/parser';
 import type { PromptContext, PromptRunner } from './kernel';
 import { errorOutput, jsonItem, resultOutput, textItem, toResultImages, type OutputSpec } from './outputs';
+import { describeTiling, generateTiled, tilingFor } from './tiles';
+import { screenRegions } from './screens';
 
 export interface RunnerSettings {
   /** Model for cells without `@model`, after `defaultModels`. */
@@ -240,19 +242,27 @@ export class EnginePromptRunner implements PromptRunner {
       if (ctx.signal.aborted) break;
       const run: Run = { images: p.images, ...(modelIndex !== undefined ? { modelIndex } : {}), model: info, status: 'running', answer: '', regions: [], warnings: modelIndex !== undefined ? [...warnings] : [], stats: {} };
       result.runs.push(run);
-      const gen = await engine.generate(
-        model,
-        { task: cell.task, prompt: cell.prompt, images: p.images.map((i) => x.inputs[i - 1]!), regions: p.regions, params: cell.params, maxImageTokens: s.maxImageTokens, maxImagePixels: s.maxImagePixels },
-        {
-          signal: ctx.signal,
-          onDelta: (text) => {
-            run.answer += text;
-            x.stream.push();
-          },
+      const req: GenerateRequest = { task: cell.task, prompt: cell.prompt, images: p.images.map((i) => x.inputs[i - 1]!), regions: p.regions, params: cell.params, maxImageTokens: s.maxImageTokens, maxImagePixels: s.maxImagePixels };
+      const streamOpts = {
+        signal: ctx.signal,
+        onDelta: (text: string) => {
+          run.answer += text;
+          x.stream.push();
         },
-      );
+      };
+      // Side by side, what one model's run notices is that run's: its column shows it; alone, the cell's.
+      const runWarnings = modelIndex !== undefined ? run.warnings : result.warnings;
+      const note = (n: string) => (result.notes ??= []).push(modelIndex !== undefined ? `${handle.info.id}: ${n}` : n);
+      // Sub-images (`@set tiles`): each part run on its own, boxes mapped back and merged (tiles.ts).
+      const size = result.images[p.images[0]! - 1]!;
+      const tiling = tilingFor(cell.task, cell.params.tiles, handle, size, p.images.length, runWarnings);
+      if (tiling) note(describeTiling(tiling, p.images[0]!, cell.params.tiles));
+      const tiled = tiling ? await generateTiled(engine, model, handle.dialect, req, tiling, size, streamOpts) : undefined;
+      const gen = tiled ?? (await engine.generate(model, req, streamOpts));
       // The final text replaces the streamed one: markup such as <loc_N> becomes regions.
-      const parsed = parseAnswer(handle.dialect, cell.task, gen.raw, { images: gen.images, modelSizes: gen.images.map((i) => ({ width: i.modelWidth, height: i.modelHeight })) });
+      const parsed: Parsed = tiled ? tiled.parsed : parseAnswer(handle.dialect, cell.task, gen.raw, { images: gen.images, modelSizes: gen.images.map((i) => ({ width: i.modelWidth, height: i.modelHeight })) });
+      // Screens: a detector's elements get their text from the OCR model; a tappable or widget answer is drawn on its region.
+      await screenRegions(cell.task, handle, parsed, req, { engines: this.deps.engines, settings: s, baseDir: ctx.baseDir, signal: ctx.signal, note });
       Object.assign(run, {
         status: 'ok',
         answer: parsed.text,

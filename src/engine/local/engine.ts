@@ -10,6 +10,7 @@ import { FAMILIES } from './families';
 import type { Family } from './families';
 import type { HostClient } from './client';
 import type { LoadedInfo } from './protocol';
+import { fixedInputOf } from './families/fixedInput';
 
 export const LOCAL_ENGINE_ID = 'local';
 
@@ -77,6 +78,7 @@ export class LocalEngine implements Engine {
       dialect: model.dialect,
       capabilities: model.capabilities,
       needsImage: FAMILIES[model.family].needsImage,
+      ...fixedInputOf(model.family, model.folder),
     };
     this.resolved.set(handle, { key: model.key, folder: model.folder, family: model.family });
     return handle;

@@ -29,6 +29,9 @@ export const DEFAULT_CONCURRENCY = 8;
 
 const ID = /^[A-Za-z][\w.-]+$/;
 
+/** The dialects a served chat model can write: a detector's (`detections`) runs in the model host, never on a server. */
+export const REMOTE_DIALECTS: readonly Dialect[] = DIALECTS.filter((d) => d !== 'detections');
+
 /** Checks a list read from settings or a file; `where` names its source in messages. */
 export function parseEngineConfigs(value: unknown, where: string): EngineConfig[] {
   if (value === undefined || value === null) return [];
@@ -50,7 +53,7 @@ export function parseEngineConfigs(value: unknown, where: string): EngineConfig[
       return v;
     };
     if (e.model !== undefined && (typeof e.model !== 'string' || !e.model)) throw new LoupeError('usage', `${at}.model must be the name of a served model`);
-    if (e.dialect !== undefined && !(DIALECTS as readonly unknown[]).includes(e.dialect)) throw new LoupeError('usage', `${at}.dialect must be one of ${DIALECTS.join(', ')}`);
+    if (e.dialect !== undefined && !(REMOTE_DIALECTS as readonly unknown[]).includes(e.dialect)) throw new LoupeError('usage', `${at}.dialect must be one of ${REMOTE_DIALECTS.join(', ')}`);
     const out: EngineConfig = { id: e.id, kind: e.kind as EngineKind, baseUrl: withV1(e.baseUrl) };
     if (typeof e.model === 'string') out.model = e.model;
     const maxPixels = num('maxPixels', 28 * 28 * 4);
@@ -78,6 +81,8 @@ export function keyVariable(id: string): string {
 /** The box dialect a served model writes, from its name (Hub names, Ollama tags, GGUF files). */
 export function dialectFromName(name: string): Dialect {
   const n = name.toLowerCase();
+  // ShowUI (a Qwen2-VL fine-tune) writes [x, y] points in 0–1.
+  if (/show[-_ ]?ui/.test(n)) return 'showui';
   if (/qwen[-_ ]?3[-_.]?vl/.test(n)) return 'qwen3_vl';
   if (/qwen[-_ ]?2[._]5[-_.]?vl|qwen2\.5vl|qwen25vl/.test(n)) return 'qwen2_5_vl';
   if (/qwen[-_ ]?2[-_.]?vl/.test(n)) return 'qwen2_vl';

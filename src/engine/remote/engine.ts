@@ -31,7 +31,7 @@ export interface RemoteEngineOptions {
 
 /** The pixel grid a Qwen-VL model's patches lie on: 28 (patch 14 × merge 2), 32 for Qwen3-VL (patch 16). */
 function gridOf(dialect: Dialect): number {
-  return dialect === 'qwen3_vl' ? 32 : dialect === 'qwen2_vl' || dialect === 'qwen2_5_vl' ? 28 : 1;
+  return dialect === 'qwen3_vl' ? 32 : dialect === 'qwen2_vl' || dialect === 'qwen2_5_vl' || dialect === 'showui' ? 28 : 1;
 }
 
 /**

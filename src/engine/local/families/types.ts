@@ -80,3 +80,26 @@ export interface FamilyModule {
   /** Turns generated ids into answer text (special tokens that carry meaning are kept). */
   decode(processor: Processor, ids: Tensor, built: Built): string;
 }
+
+/**
+ * A family the model host runs on onnxruntime-node itself instead of through transformers.js (detectors: no
+ * processor, no generate). It has its own load and run hooks (`host/direct.ts`); what the runner and the resolver
+ * read (model types, sessions, tasks) is the same as a FamilyModule's.
+ */
+export interface DirectFamily {
+  family: string;
+  /** Runs without transformers.js: loaded and run by `host/direct.ts`. */
+  direct: true;
+  modelTypes: Readonly<Record<string, Dialect>>;
+  /** ONNX files `onnx/<name>[_dtype].onnx` in the Hub layout. */
+  modules: readonly string[];
+  tasks: readonly Task[];
+  multiImage: false;
+  needsImage: true;
+}
+
+export type AnyFamily = FamilyModule | DirectFamily;
+
+export function isDirectFamily(f: AnyFamily): f is DirectFamily {
+  return (f as DirectFamily).direct === true;
+}

@@ -14,6 +14,7 @@ import { chooseDtype, onnxFilesFor } from './dtypes';
 import { startHeartbeat } from './heartbeat';
 import { withInt8Nbits } from './nbits';
 import { intraOpThreads } from './threads';
+import { directFamily, directKeys, directLoaded, generateDirect, isDirectKey, loadDirect, unloadDirect } from './direct';
 
 type TF = typeof import('@huggingface/transformers');
 type Provider = Exclude<Device, 'auto'>;
@@ -102,7 +103,10 @@ async function load(req: LoadRequest): Promise<LoadedInfo> {
   const existing = models.get(req.key);
   if (existing) return existing.info;
   const t0 = now();
-  const family = FAMILIES[req.family];
+  // Detectors run on onnxruntime-node directly, not through transformers.js.
+  const direct = directFamily(req.family);
+  if (direct) return loadDirect(req, direct, providerCandidates(req.device), (m) => log('warn', m));
+  const family = FAMILIES[req.family] as FamilyModule;
   const config = JSON.parse(readFileSync(join(req.folder, 'config.json'), 'utf8')) as Record<string, unknown>;
   const tf = await transformers();
   const fallbacks: LoadedInfo['fallbacks'] = [];
@@ -184,6 +188,7 @@ function contextLimit(config: Record<string, unknown>): number | undefined {
 }
 
 async function generate(req: GenerateRequest): Promise<Generation> {
+  if (isDirectKey(req.key)) return generateDirect(req);
   const m = models.get(req.key);
   if (!m) throw new LoupeError('not-loaded', `model ${req.key} is not loaded`);
   if (!familyCapabilities(m.req.family, m.req.dialect).includes(req.task)) throw new LoupeError('task-unsupported', `${m.req.info.id} cannot run @task ${req.task}`);
@@ -266,7 +271,10 @@ async function generate(req: GenerateRequest): Promise<Generation> {
 }
 
 async function unload(key?: string): Promise<string[]> {
-  const keys = key ? [key] : [...models.keys()];
+  const direct = key ? directKeys().filter((k) => k === key) : directKeys();
+  await unloadDirect(direct);
+  if (direct.length && key) return direct;
+  const keys = key ? [key] : [...models.keys(), ...direct];
   for (const k of keys) {
     const m = models.get(k);
     models.delete(k);
@@ -292,7 +300,7 @@ process.on('message', (msg: HostRequest) => {
       running.get(msg.target)?.interrupt();
       return;
     case 'status':
-      send({ type: 'status', id: msg.id, loaded: [...models.values()].map((m) => m.info), rss: process.memoryUsage().rss });
+      send({ type: 'status', id: msg.id, loaded: [...[...models.values()].map((m) => m.info), ...directLoaded()], rss: process.memoryUsage().rss });
       return;
     case 'load':
       return serial(() => load(msg).then((info) => void send({ type: 'loaded', id: msg.id, info }), (e) => fail(msg.id, e)));
