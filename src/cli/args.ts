@@ -27,6 +27,8 @@ export interface RunArgs {
   verbose: boolean;
   /** Seconds the model host may send nothing before it is restarted and the cell fails (0: wait forever). */
   hostTimeoutSeconds: number;
+  /** `--ffmpeg`: the ffmpeg binary or its folder, for @video cells (default: $LOUPE_FFMPEG, else PATH). */
+  ffmpeg?: string;
 }
 
 export interface ExportArgs {
@@ -58,6 +60,7 @@ export const USAGE = `Usage:
       --alias <from=to>                    run cells that ask for model <from> on model <to> (repeatable)
       --host-timeout <seconds>             restart a model host that sends nothing for this long (default: ${DEFAULTS.hostTimeoutSeconds}; 0: never)
       --verbose                            show the model host's log on stderr
+      --ffmpeg <path>                      ffmpeg (with ffprobe beside it) or its folder, for @video cells (default: $LOUPE_FFMPEG, else PATH)
   loupe export <notebook.loupe> --export <${EXPORT_FORMATS.join('|')}> [--out <path>]
                                            convert without running
   loupe models [--download <id>] [--dtype <dtype>] [--json] [--offline]
@@ -93,7 +96,7 @@ export function parseCliArgs(argv: string[]): CliArgs {
   const { values: v, positionals } = parsed;
   if (v.help) return { command: 'help', topic: command };
   const allowed: Record<string, string[]> = {
-    run: ['model', 'device', 'dtype', 'export', 'out', 'offline', 'alias', 'verbose', 'host-timeout'],
+    run: ['model', 'device', 'dtype', 'export', 'out', 'offline', 'alias', 'verbose', 'host-timeout', 'ffmpeg'],
     export: ['export', 'out'],
     models: ['download', 'dtype', 'json', 'offline'],
   };
@@ -134,6 +137,7 @@ export function parseCliArgs(argv: string[]): CliArgs {
     aliases,
     verbose: v.verbose ?? false,
     hostTimeoutSeconds: timeout,
+    ...(v.ffmpeg ? { ffmpeg: v.ffmpeg } : {}),
   };
 }
 
@@ -147,6 +151,7 @@ const OPTIONS = {
   alias: { type: 'string', multiple: true },
   verbose: { type: 'boolean' },
   'host-timeout': { type: 'string' },
+  ffmpeg: { type: 'string' },
   download: { type: 'string' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },

@@ -73,6 +73,7 @@ export function formatCellLine(index: number, ok: boolean, ms: number, result: L
   }
   if (!result) return `${head}  (nothing to run)`;
   if (result.kind === 'images') return `${head}  images  ${result.images.length} image${result.images.length === 1 ? '' : 's'}`;
+  if (result.kind === 'video') return `${head}  video  ${result.videos?.length ?? 0} clip${result.videos?.length === 1 ? '' : 's'}, ${result.images.length} frame${result.images.length === 1 ? '' : 's'}${result.videos?.every((v) => v.cached) ? ' (cached)' : ''}`;
   const parts = [head, result.task];
   const model = mainModel(result);
   if (model) parts.push(modelLabel(model) + (model.fixture ? ' [fixture]' : ''));

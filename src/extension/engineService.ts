@@ -11,6 +11,7 @@ import { LocalEngine, type LocalSettings } from '../engine/local/engine';
 import { resolveModel, type CustomModel } from '../engine/local/resolve';
 import { REGISTRY } from '../engine/registry';
 import type { Task } from '../common/tasks';
+import type { VideoSettings } from '../core/kernel/video';
 import type { Device, Dtype, LoadedModel, PrepareProgress } from '../engine/types';
 import { PROVIDER_NAMES, statusText } from './statusText';
 
@@ -76,6 +77,18 @@ export class EngineService implements vscode.Disposable {
       defaultModels: c.get<Partial<Record<Task, string>>>('defaultModels', DEFAULTS.taskModels),
       maxImageTokens: c.get<number>('maxImageTokens', DEFAULTS.maxImageTokens),
       maxImagePixels: c.get<number>('maxImagePixels', DEFAULTS.maxImagePixels),
+      video: this.videoSettings(),
+    };
+  }
+
+  /** ffmpeg from the setting or PATH; decoded frames cached in the extension's storage. */
+  videoSettings(): VideoSettings {
+    const c = this.cfg();
+    return {
+      ffmpegPath: c.get<string>('ffmpegPath', DEFAULTS.ffmpegPath),
+      ffmpegSetting: 'setting loupe.ffmpegPath',
+      maxVideoMinutes: c.get<number>('maxVideoMinutes', DEFAULTS.maxVideoMinutes),
+      framesDir: join(this.context.globalStorageUri.fsPath, 'frames'),
     };
   }
 

@@ -1,7 +1,8 @@
 // What the exporters read from a stored notebook: cells, Loupe results, errors and fallbacks.
 // Pure TypeScript (no `vscode`): used by the VS Code export command and the CLI.
 import { modelLabel } from '../../common/labels';
-import { ERROR_MIME, RESULT_MIME, mainModel, readResult, runTotals, type LoupeResult, type Run } from '../../common/result';
+import { ERROR_MIME, RESULT_MIME, mainModel, readResult, runTotals, type LoupeResult, type ResultImage, type Run } from '../../common/result';
+import { formatTime, framesLabel } from '../../common/video';
 import { decodeItem, type StoredCell, type StoredNotebook } from '../notebook/format';
 
 export type ExportFormat = 'html' | 'md' | 'ipynb' | 'json';
@@ -152,7 +153,19 @@ export function resultSummary(r: LoupeResult): string {
 
 /** The heading of a run's answer when a cell has several: which images it is about. */
 export function runHeading(r: LoupeResult, run: Run): string | undefined {
-  return r.runs.length > 1 ? `Image ${run.images.join(', ')}` : undefined;
+  return r.runs.length > 1 ? (framesLabel(r.images, run.images) ?? `Image ${run.images.join(', ')}`) : undefined;
+}
+
+/** `Frame 3 at 0:12.48` for a video frame; undefined for an image. */
+export function frameCaption(img: ResultImage): string | undefined {
+  return img.time === undefined ? undefined : `Frame ${img.index} at ${formatTime(img.time)}`;
+}
+
+/** Where a region is, after its coordinates, when a result has several images: ` image 2`, ` frame at 0:12.48`. */
+export function regionPlace(r: LoupeResult, image: number): string {
+  if (r.images.length < 2) return '';
+  const t = r.images[image - 1]?.time;
+  return t === undefined ? ` image ${image}` : ` frame at ${formatTime(t)}`;
 }
 
 /** The notebook's title: its first Markdown heading, else the file name. */

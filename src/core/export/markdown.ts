@@ -5,7 +5,8 @@ import { allRegions, type LoupeResult } from '../../common/result';
 import { burnRegions } from '../../images/burn';
 import { loadSharp } from '../../images/sharp';
 import type { StoredNotebook } from '../notebook/format';
-import { FIXTURE_NOTE, cellViews, escapeMarkdown, imageFileName, isFixtureResult, markdownText, otherOutput, resultSummary, runHeading, type ExportFile, type ExportOptions } from './common';
+import { clipFacts } from '../../common/video';
+import { FIXTURE_NOTE, cellViews, escapeMarkdown, frameCaption, imageFileName, regionPlace, isFixtureResult, markdownText, otherOutput, resultSummary, runHeading, type ExportFile, type ExportOptions } from './common';
 
 export async function exportMarkdown(nb: StoredNotebook, opts: ExportOptions): Promise<ExportFile[]> {
   const folder = `${opts.name}_files`;
@@ -51,9 +52,10 @@ async function resultBlocks(r: LoupeResult, cellIndex: number, resultIndex: numb
   const fixture = isFixtureResult(r);
   if (r.kind === 'prompt') blocks.push(`*${escapeMarkdown(resultSummary(r))}*${fixture ? ` **(fixture model)** <!-- ${FIXTURE_NOTE} -->` : ''}`);
   const all = allRegions(r).map((x) => x.region);
+  for (const v of r.videos ?? []) blocks.push(`*${escapeMarkdown(`Video ${v.index}: ${clipFacts(v)}`)}*`);
   const images: string[] = [];
   for (const img of r.images) {
-    const caption = `Image ${img.index}: ${img.source}${img.width ? ` (${img.width}×${img.height})` : ''}`;
+    const caption = frameCaption(img) ?? `Image ${img.index}: ${img.source}${img.width ? ` (${img.width}×${img.height})` : ''}`;
     if (img.error || !img.display) {
       images.push(`*${escapeMarkdown(caption)}: ${escapeMarkdown(img.error ?? 'no image data')}*`);
       continue;
@@ -72,7 +74,7 @@ async function resultBlocks(r: LoupeResult, cellIndex: number, resultIndex: numb
     const head = runHeading(r, run);
     blocks.push(`${head ? `**${escapeMarkdown(head)}:** ` : ''}${markdownText(run.answer)}`);
   }
-  if (all.length) blocks.push(all.map((g) => `- ${escapeMarkdown(regionName(g))} \`${coordsText(g)}\`${r.images.length > 1 ? ` (image ${g.image})` : ''}`).join('\n'));
+  if (all.length) blocks.push(all.map((g) => `- ${escapeMarkdown(regionName(g))} \`${coordsText(g)}\`${regionPlace(r, g.image) ? ` (${regionPlace(r, g.image).trim()})` : ''}`).join('\n'));
   for (const n of r.notes ?? []) blocks.push(`*${escapeMarkdown(n)}*`);
   for (const w of [...r.warnings, ...r.runs.flatMap((x) => x.warnings)]) blocks.push(`*Warning: ${escapeMarkdown(w)}*`);
   if (r.error && r.status === 'error') blocks.push(`**Error:** ${markdownText(r.error)}`);

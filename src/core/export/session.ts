@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { LoupeResult, ModelInfo, Region, Run, Task } from '../../common/result';
+import type { LoupeResult, ModelInfo, Region, ResultVideo, Run, Task } from '../../common/result';
 import type { StoredNotebook } from '../notebook/format';
 import { cellViews, type CellError, type ExportFile, type ExportOptions } from './common';
 
@@ -25,6 +25,15 @@ export interface SessionImage {
   modelWidth?: number;
   modelHeight?: number;
   error?: string;
+  /** A video frame: its time in the clip (seconds) and its clip (1-based index into `videos`). */
+  time?: number;
+  video?: number;
+}
+
+/** A clip: its facts and frames as the result has them, with the video file's path and SHA-256. */
+export interface SessionVideo extends ResultVideo {
+  path?: string;
+  sha256: string | null;
 }
 
 export interface SessionRun {
@@ -43,13 +52,14 @@ export interface SessionRun {
 
 export interface SessionCell {
   cell: number;
-  kind: 'images' | 'prompt' | 'none';
+  kind: 'images' | 'prompt' | 'video' | 'none';
   source: string;
   status: 'ok' | 'error' | 'running' | 'not-run';
   task?: Task;
   prompt?: string;
   params?: Record<string, number | boolean>;
   images: SessionImage[];
+  videos?: SessionVideo[];
   runs: SessionRun[];
   timings: Record<string, number>;
   warnings: string[];
@@ -91,7 +101,8 @@ export async function sessionRecord(nb: StoredNotebook, opts: ExportOptions & { 
     const r: LoupeResult | undefined = results.at(-1);
     const images = await Promise.all(
       (r?.images ?? []).map(async (img): Promise<SessionImage> => {
-        const path = localPath(img.source, opts.notebookDir);
+        // A frame has no file of its own: its clip (in `videos`) carries the path and hash.
+        const path = img.time === undefined ? localPath(img.source, opts.notebookDir) : undefined;
         return {
           index: img.index,
           source: img.source,
@@ -102,7 +113,14 @@ export async function sessionRecord(nb: StoredNotebook, opts: ExportOptions & { 
           ...(img.format ? { format: img.format } : {}),
           ...(img.modelWidth ? { modelWidth: img.modelWidth, modelHeight: img.modelHeight } : {}),
           ...(img.error ? { error: img.error } : {}),
+          ...(img.time !== undefined ? { time: img.time, video: img.video } : {}),
         };
+      }),
+    );
+    const videos = await Promise.all(
+      (r?.videos ?? []).map(async (v): Promise<SessionVideo> => {
+        const path = localPath(v.source, opts.notebookDir);
+        return { ...v, ...(path ? { path } : {}), sha256: path ? await hash(path) : null };
       }),
     );
     for (const m of r?.runs.flatMap((x) => (x.model ? [x.model] : [])) ?? []) {
@@ -116,6 +134,7 @@ export async function sessionRecord(nb: StoredNotebook, opts: ExportOptions & { 
       status: r?.status ?? (errors.length ? 'error' : 'not-run'),
       ...(r?.kind === 'prompt' ? { task: r.task, prompt: r.prompt ?? '', params: r.params } : {}),
       images,
+      ...(videos.length ? { videos } : {}),
       runs: (r?.runs ?? []).map((x) => ({
         images: x.images,
         ...(x.model ? { model: x.model } : {}),

@@ -1,6 +1,8 @@
 // Builds cell outputs: Loupe's JSON result plus an image/png and text/plain fallback for any viewer.
 import { ERROR_MIME, RESULT_MIME, RESULT_VERSION, allRegions, type LoupeResult, type ResultImage } from '../../common/result';
+import { clipFacts, formatTime, framesLabel } from '../../common/video';
 import { compositePng } from '../../images/composite';
+import { contactSheet } from '../../images/contact';
 import type { ImageResult } from '../../images/load';
 
 export interface OutputItemSpec {
@@ -44,16 +46,19 @@ export function toResultImages(results: ImageResult[]): ResultImage[] {
 
 export function altText(result: LoupeResult): string {
   const lines: string[] = [];
+  for (const v of result.videos ?? []) lines.push(`Video ${v.index}: ${clipFacts(v)}`);
   for (const img of result.images) {
     lines.push(
       img.error
         ? `Image ${img.index}: ${img.source} — ${img.error}`
+        : img.time !== undefined
+          ? `Frame ${img.index} at ${formatTime(img.time)} (${img.width}×${img.height})`
         : `Image ${img.index}: ${img.source} (${img.width}×${img.height}${img.format ? ', ' + img.format.toUpperCase() : ''})${img.notes?.length ? ' — ' + img.notes.join('; ') : ''}`,
     );
   }
   const answered = result.runs.filter((r) => r.answer);
   if (answered.length) lines.push('');
-  for (const run of answered) lines.push(result.runs.length > 1 ? `Image ${run.images.join(', ')}: ${run.answer}` : run.answer);
+  for (const run of answered) lines.push(result.runs.length > 1 ? `${framesLabel(result.images, run.images) ?? `Image ${run.images.join(', ')}`}: ${run.answer}` : run.answer);
   for (const { region: r } of allRegions(result)) lines.push(`${r.label || r.kind} [${r.coords.map((c) => Math.round(c)).join(', ')}] (image ${r.image})`);
   for (const n of result.notes ?? []) lines.push(n);
   for (const w of [...result.warnings, ...result.runs.flatMap((r) => r.warnings)]) lines.push(`Warning: ${w}`);
@@ -78,7 +83,9 @@ export async function imageCellOutput(results: ImageResult[], timings: Record<st
 
 export async function resultOutput(result: LoupeResult, pngs: Buffer[]): Promise<OutputSpec> {
   const items: OutputItemSpec[] = [jsonItem(RESULT_MIME, result)];
-  const png = await compositePng(pngs);
+  // A clip's frames read as a contact sheet with their times; images side by side.
+  const shown = result.images.filter((i) => !i.error);
+  const png = result.videos?.length ? await contactSheet(pngs.map((p, i) => ({ png: p, label: shown[i]?.time !== undefined ? formatTime(shown[i]!.time!) : '' }))) : await compositePng(pngs);
   if (png) items.push({ mime: 'image/png', data: png });
   items.push(textItem(altText(result)));
   return { items, metadata: { loupe: { timings: result.timings } } };

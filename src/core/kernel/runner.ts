@@ -13,6 +13,7 @@ import { loadImage, type ImageResult } from '../../images/load';
 import type { ParsedCell } from '../cells/parser';
 import type { PromptContext, PromptRunner } from './kernel';
 import { errorOutput, jsonItem, resultOutput, textItem, toResultImages, type OutputSpec } from './outputs';
+import { prepareVideoPrompt, type PreparedVideo, type VideoSettings } from './video';
 
 export interface RunnerSettings {
   /** Model for cells without `@model`, after `defaultModels`. */
@@ -23,6 +24,8 @@ export interface RunnerSettings {
   offline?: boolean;
   maxImageTokens: number;
   maxImagePixels: number;
+  /** ffmpeg, the frames cache and the clip-length limit, for cells with `@video`. */
+  video?: VideoSettings;
 }
 
 export interface RunnerDeps {
@@ -66,7 +69,7 @@ export function planRuns(cell: ParsedCell, multiImage: boolean, modelId: string)
 /** What the task itself needs from the cell, checked before any model is prepared. */
 export function checkCell(cell: ParsedCell): void {
   const spec = taskSpec(cell.task);
-  if (spec.needsImage && cell.images.length === 0) throw new LoupeError('bad-input', `@task ${cell.task} needs an image: add an @image line.`);
+  if (spec.needsImage && cell.images.length === 0 && !cell.videos?.length) throw new LoupeError('bad-input', `@task ${cell.task} needs an image: add an @image line.`);
   if (spec.needsPrompt && !cell.prompt.trim()) throw new LoupeError('bad-input', `@task ${cell.task} needs a phrase to find: write it as the prompt.`);
   if (spec.needsRegion && cell.regions.length === 0) throw new LoupeError('bad-input', `@task ${cell.task} needs an @region [x1, y1, x2, y2].`);
 }
@@ -125,6 +128,7 @@ export class EnginePromptRunner implements PromptRunner {
     const result: LoupeResult = { version: RESULT_VERSION, kind: 'prompt', status: 'running', task: cell.task, images: [], prompt: cell.prompt, runs: [], params: { ...cell.params }, timings: {}, warnings: [] };
     let loaded: ImageResult[] = [];
     let current: Run | undefined;
+    let video: PreparedVideo | undefined;
     try {
       checkCell(cell);
       const notes: string[] = [];
@@ -135,14 +139,20 @@ export class EnginePromptRunner implements PromptRunner {
       if (known) checkTask(known.id, known.capabilities, cell.task);
       const handle = await this.deps.withProgress(`Loupe: preparing ${ref}`, (onProgress, signal) => engine.prepare(ref, { baseDir: ctx.baseDir, signal: AbortSignal.any([signal, ctx.signal]), onProgress }));
       checkTask(handle.info.id, handle.capabilities, cell.task);
-      if (cell.images.length === 0 && handle.needsImage) throw new LoupeError('bad-input', `${handle.info.id} needs an image: add an @image line.`);
+      if (cell.images.length === 0 && !cell.videos?.length && handle.needsImage) throw new LoupeError('bad-input', `${handle.info.id} needs an image: add an @image line.`);
       if (cell.prompt.trim() && !usesPrompt(handle.dialect, cell.task)) {
         result.warnings.push(`${handle.info.id} runs @task ${cell.task} with an instruction of its own: the prompt ("${cell.prompt.trim().slice(0, 60)}") was not used. Use @task ask to ask in your own words.`);
       }
+      if (cell.videos?.length) {
+        // The clip's sampled frames become the cell's images, each with its time.
+        video = await prepareVideoPrompt(cell, handle, s, ctx, result.warnings);
+        cell = video.cell;
+      }
       planRuns(cell, handle.capabilities.includes('multi-image'), handle.info.id);
 
-      loaded = await Promise.all(cell.images.map((img) => loadImage(img.source, { baseDir: ctx.baseDir, maxPixels: s.maxImagePixels, signal: ctx.signal, offline: s.offline })));
+      loaded = video ? video.loaded : await Promise.all(cell.images.map((img) => loadImage(img.source, { baseDir: ctx.baseDir, maxPixels: s.maxImagePixels, signal: ctx.signal, offline: s.offline })));
       result.images = toResultImages(loaded);
+      video?.decorate(result);
       const bad = loaded.filter((r) => !r.ok);
       if (bad.length) throw new LoupeError('bad-image', bad.map((b) => (b.ok ? '' : b.error)).join('\n'));
       const regions = checkRegions(cell, result.images, result.warnings);
@@ -167,7 +177,7 @@ export class EnginePromptRunner implements PromptRunner {
         result.runs.push(run);
         const gen = await engine.generate(
           model,
-          { task: cell.task, prompt: cell.prompt, images: p.images.map((i) => inputs[i - 1]!), regions: p.regions, params: cell.params, maxImageTokens: s.maxImageTokens, maxImagePixels: s.maxImagePixels },
+          { task: cell.task, prompt: cell.prompt, images: p.images.map((i) => inputs[i - 1]!), regions: p.regions, params: cell.params, maxImageTokens: s.maxImageTokens, maxImagePixels: s.maxImagePixels, ...(video?.request(p.images, cell.task) ? { video: video.request(p.images, cell.task) } : {}) },
           {
             signal: ctx.signal,
             onDelta: (text) => {
