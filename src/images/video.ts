@@ -68,7 +68,7 @@ export interface VideoFacts {
 export interface ExtractedFrame {
   /** The sample time asked for, in seconds from the clip's start. */
   requested: number;
-  /** The decoded frame's own time: the first frame at or after `requested` (the last frame when none is). */
+  /** The decoded frame's own time: the frame shown at `requested` (the last one whose timestamp is not after it). */
   time: number;
   /** The frame as PNG, upright, in the cache. */
   path: string;
@@ -161,14 +161,14 @@ function runTool(bin: string, args: string[], what: string, opts: { signal?: Abo
     child.on('error', (e: NodeJS.ErrnoException) => finish(new LoupeError('ffmpeg-missing', `${opts.tool} could not be started (${bin}: ${e.code ?? e.message}). ${INSTALL_HINT}`)));
     child.on('close', (code, signal) => {
       if (signal) return finish(videoError(`${opts.tool} crashed (${signal}) ${what}${lastLine(err) ? `: ${lastLine(err)}` : ''}. Try the clip with ffmpeg alone, or convert it (ffmpeg -i in -c:v libx264 out.mp4).`));
-      if (code !== 0) return finish(Object.assign(videoError(lastLine(err) || `${opts.tool} exited with status ${code}`), { exitCode: code }));
+      if (code !== 0) return finish(Object.assign(videoError(lastLine(err) || `${opts.tool} exited with status ${code}`), { exitCode: code, stderr: err }));
       finish(undefined, { stdout: Buffer.concat(out), stderr: err });
     });
   });
 }
 
 function lastLine(text: string): string {
-  const lines = text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l && !/^\s*(frame|size|video|Stream mapping|Press)/i.test(l));
+  const lines = text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l && !/^\s*(frame|size|video|Stream mapping|Press|Conversion failed|Error marking filters|Cannot determine format)/i.test(l));
   return (lines.at(-1) ?? '').replace(/^\[[^\]]+\]\s*/, '').slice(0, 300);
 }
 
@@ -257,6 +257,7 @@ async function probe(source: string, file: { path: string; size: number; identit
   if (!v) {
     const audio = streams.filter((s) => s.codec_type === 'audio');
     if (audio.length) throw videoError(`${source} has no video stream: it is an audio-only file (${audio.map((a) => a.codec_name ?? 'unknown codec').join(', ')})`);
+    if (streams.length) throw videoError(`${source} has no video stream ffprobe can read (only ${[...new Set(streams.map((s) => s.codec_type ?? 'unknown'))].join(', ')}): it is truncated, damaged or not a video`);
     throw videoError(`${source} has no video stream and no frames: a zero-length or empty clip (${containerName})`);
   }
   if (/(^|,)(image2|png_pipe|jpeg_pipe|webp_pipe|bmp_pipe|tiff_pipe)(,|$)/.test(containerName) || (v.codec_name && /^(png|mjpeg|bmp|tiff)$/.test(v.codec_name) && !format.duration)) {
@@ -331,29 +332,53 @@ async function pruneCache(cacheDir: string, keep: string): Promise<void> {
 }
 
 const PTS_RE = /pts_time:\s*(-?[\d.]+)/g;
+const ptsOf = (stderr: string) => [...stderr.matchAll(PTS_RE)].map((m) => Number(m[1]));
 
-/** The frame at `t` (seconds from the clip's start): seek, decode from the keyframe before it, write it as PNG. */
+const DAMAGE_RE = /^.*(partial file|invalid nal|error while decoding|corrupt input|truncat|invalid data found).*$/im;
+
+/** No frame where the index says there are frames, and the demuxer or decoder complained: the data is missing or bad. */
+function throwIfDamaged(stderr: string, f: VideoFacts, at: string): void {
+  const line = DAMAGE_RE.exec(stderr)?.[0];
+  if (line) throw videoError(`no frame of ${f.source} could be decoded at ${at}: the file is truncated or damaged there (ffmpeg: ${line.replace(/^\[[^\]]+\]\s*/, '').trim().slice(0, 200)})`);
+}
+
+/**
+ * The frame shown at `t` (seconds from the clip's start): the last frame whose timestamp is at or before t. ffmpeg
+ * seeks to the keyframe before a short window ending at t, decodes up to t and stops (trim ends the stream there);
+ * the frames of the window overwrite one PNG, so the last one stays. Returns that frame's own time.
+ */
 async function extractOne(tools: FfmpegTools, f: VideoFacts, t: number, out: string, opts: VideoOptions): Promise<number> {
   const at = formatTime(t);
   const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const run = (args: string[], what: string) => runTool(tools.ffmpeg, ['-nostdin', '-hide_banner', '-nostats', '-v', 'info', '-threads', '1', '-copyts', ...args], what, { signal: opts.signal, timeoutMs, tool: 'ffmpeg' });
   const tmp = `${out}.${process.pid}-${randomBytes(4).toString('hex')}.tmp.png`;
-  const common = ['-nostdin', '-hide_banner', '-nostats', '-v', 'info', '-threads', '1'];
-  const output = ['-map', '0:v:0', '-an', '-sn', '-dn', '-vf', 'showinfo', '-f', 'image2', '-c:v', 'png', '-compression_level', '1', '-y', tmp];
+  const png = ['-f', 'image2', '-update', '1', '-c:v', 'png', '-compression_level', '1', '-y', tmp];
+  // -ss before -i counts from the file's start; with -copyts frames keep their own timestamps (start time included).
+  const end = (f.startTime + t + 1e-4).toFixed(6);
+  const window = (from: number) => ['-ss', Math.max(0, from).toFixed(6), '-i', f.path, '-map', '0:v:0', '-an', '-sn', '-dn'];
+  const what = `decoding the frame at ${at} of ${f.source}`;
   try {
-    // -ss before -i seeks (to the keyframe before t, then decodes up to t; it counts from the file's start);
-    // -copyts keeps the frame's own timestamp for showinfo.
-    const r = await runTool(tools.ffmpeg, [...common, '-copyts', '-ss', t.toFixed(6), '-i', f.path, '-frames:v', '1', ...output], `decoding the frame at ${at} of ${f.source}`, { signal: opts.signal, timeoutMs, tool: 'ffmpeg' });
-    let pts = [...r.stderr.matchAll(PTS_RE)].map((m) => Number(m[1]));
-    if (!pts.length || !existsSync(tmp)) {
-      // Nothing at or after t (t falls in the last frame's display time): take the last frame of the final seconds.
-      const r2 = await runTool(tools.ffmpeg, [...common, '-copyts', '-sseof', '-3', '-i', f.path, '-update', '1', ...output], `decoding the last frame of ${f.source}`, { signal: opts.signal, timeoutMs, tool: 'ffmpeg' });
-      pts = [...r2.stderr.matchAll(PTS_RE)].map((m) => Number(m[1])).slice(-1);
+    const W = f.fps > 0 ? Math.min(1, Math.max(0.05, 1.5 / f.fps)) : 0.5;
+    const first = await run([...window(t - W), '-vf', `trim=end=${end},showinfo`, ...png], what);
+    let pts = ptsOf(first.stderr);
+    // No frame where the index says there are frames, and the demuxer or decoder complained: the data is missing.
+    if (!pts.length) throwIfDamaged(first.stderr, f, at);
+    if (!pts.length && t > W) {
+      // A frame held longer than the window (a variable frame rate, a gap): find the last frame at or before t by
+      // decoding a longer stretch without writing anything, then take that frame.
+      const back = ptsOf((await run([...window(t - 30), '-vf', `trim=end=${end},showinfo`, '-f', 'null', '-'], what)).stderr).at(-1);
+      if (back !== undefined) pts = ptsOf((await run([...window(back - f.startTime - 1e-3), '-vf', `trim=end=${(back + 1e-4).toFixed(6)},showinfo`, ...png], what)).stderr);
+    }
+    if (!pts.length) {
+      // Nothing at or before t (a first frame with a later timestamp): the first frame after it.
+      pts = ptsOf((await run([...window(t), '-frames:v', '1', '-vf', 'showinfo', ...png], what)).stderr).slice(0, 1);
     }
     if (!pts.length || !existsSync(tmp)) throw videoError(`no frame of ${f.source} could be decoded at ${at}: the file is probably truncated or damaged there`);
     await rename(tmp, out);
-    return Math.max(0, pts[0]! - f.startTime);
+    return Math.max(0, pts.at(-1)! - f.startTime);
   } catch (e) {
     await rm(tmp, { force: true }).catch(() => undefined);
+    if ((e as { stderr?: string }).stderr) throwIfDamaged((e as { stderr: string }).stderr, f, at);
     if ((e as { exitCode?: number }).exitCode !== undefined) throw videoError(`ffmpeg could not decode the frame at ${at} of ${f.source}: ${(e as Error).message}`);
     throw e;
   }

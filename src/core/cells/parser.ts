@@ -167,7 +167,8 @@ export function parseCell(source: string): ParsedCell {
   });
 
   out.regions.forEach((r) => {
-    if (r.time !== undefined) return;
+    // On a video cell every @region names a frame by time (checkVideoLines says so).
+    if (r.time !== undefined || out.videos!.length) return;
     if (r.image > out.images.length) {
       out.errors.push({
         line: r.line,
@@ -215,7 +216,7 @@ function parseVideoArg(arg: string): { source: string; range?: TimeRange } | { e
     if (m && r) {
       src = m[1]!;
       range = r;
-    } else if (m && /^[\d:.s]*-[\d:.s]*$/.test(m[2]!)) return { error: `@video range must look like 0:10-0:40 (start-end; either may be left out), found "${m[2]}"` };
+    } else if (m && /^(\d[\w:.]*-[\w:.]*|-\d[\w:.]*)$/.test(m[2]!)) return { error: `@video range must look like 0:10-0:40 (start-end; either may be left out), found "${m[2]}"` };
   }
   if (!src) return { error: '@video needs the path of a video file (mp4, mov, webm, mkv, avi, animated GIF)' };
   const scheme = /^([a-zA-Z][a-zA-Z0-9+.-]+):/.exec(src)?.[1]?.toLowerCase();
