@@ -327,7 +327,9 @@ async function main(): Promise<void> {
   const file = join(ROOT, 'BENCHMARKS.md');
   const old = existsSync(file) ? readFileSync(file, 'utf8') : '';
   const renderer = /^## Renderer\n[\s\S]*?(?=^## |(?![\s\S]))/m.exec(old)?.[0];
-  const out = lines.join('\n') + (renderer ? `\n${renderer.trim()}\n` : '\n## Renderer\n\nNot measured yet: `bench/renderer.ts` writes this section.\n');
+  // B9 (bench/video.ts, a 10-minute clip: minutes of its own) is kept as it is too.
+  const b9 = /^## B9 Video frame extraction\n[\s\S]*?(?=^## |(?![\s\S]))/m.exec(old)?.[0];
+  const out = lines.join('\n') + (b9 ? `\n${b9.trim()}\n` : '') + (renderer ? `\n${renderer.trim()}\n` : '\n## Renderer\n\nNot measured yet: `bench/renderer.ts` writes this section.\n');
   writeFileSync(file, out.replace(/\n{3,}/g, '\n\n'));
   log(`wrote ${file}`);
   console.log(JSON.stringify({ b1: { ratio: ratios.median, bare: bareTok.median, loupe: loupeConsumer.median }, b2: { bw: bw.median, boundMs, achievedBare, achievedLoupe }, b3: { fl: fl.speed.median, qw: qw.speed.median }, b4: { loupe: stallLoupe.median, inproc: stallInproc.median }, b5: actTotal.median, b6: growthFromFirst }));

@@ -14,6 +14,7 @@ import { Kernel, type KernelCell } from '../src/core/kernel/kernel';
 import type { OutputSpec } from '../src/core/kernel/outputs';
 import { loadClip, videoOptions, type VideoSettings } from '../src/core/kernel/video';
 import { extractFrames, openVideo } from '../src/images/video';
+import { ensureBuilt, FIXTURE_ALIASES, runCli } from './helpers/cli';
 import { brightBox, framePts, frameOf, makeSpotClip, NO_FFMPEG, SPOT, spotBox, truncated } from './helpers/video';
 
 const dir = mkdtempSync(join(tmpdir(), 'loupe-video-'));
@@ -28,6 +29,7 @@ before(async () => {
   clips.rotated = await makeSpotClip(join(dir, 'rotated.mp4'), { frames: 6, fps: FPS, rotate: 90 });
   // Frames held 0.5, 0.1, 1.0, 0.2, 0.7 and 0.5 s: a variable frame rate.
   clips.vfr = await makeSpotClip(join(dir, 'vfr.mkv'), { frames: 6, durations: [0.5, 0.1, 1.0, 0.2, 0.7, 0.5] });
+  execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'sine=d=1', join(dir, 'audio.m4a')]);
 });
 
 const opts = (extra: Partial<Parameters<typeof videoOptions>[0]> = {}, signal = new AbortController().signal) => videoOptions({ framesDir: cache, ...extra }, 50_000_000, dir, signal);
@@ -151,7 +153,6 @@ test('bad input: each gets an error naming the cause (and the fix where there is
   execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-i', clips.cfr!, '-c', 'copy', '-movflags', '+faststart', join(dir, 'faststart.mp4')]);
   truncated(join(dir, 'faststart.mp4'), join(dir, 'cut.mp4'), Math.floor(readFileSync(join(dir, 'faststart.mp4')).length * 0.5));
   writeFileSync(join(dir, 'corrupt.mp4'), Buffer.from(Array.from({ length: 4000 }, (_, i) => (i * 7919) % 251)));
-  execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'sine=d=1', join(dir, 'audio.m4a')]);
   execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'color=s=64x64:d=1', '-frames:v', '0', '-c:v', 'libx264', join(dir, 'zero.mp4')]);
   writeFileSync(join(dir, 'empty.mp4'), '');
   // An unknown codec: a Matroska file whose codec id is no codec ffmpeg knows (same length, so the file stays valid).
@@ -243,4 +244,25 @@ test('a video cell through the kernel: facts, frames with their times, a contact
   assert.match(text, /^Video 1: spot\.mp4: 0:02, 12 fps, 480×270, h264, 6 frames, uniform$/m);
   assert.match(text, /^Frame 1 at 0:00\.17 \(480×270\)$/m);
   assert.match(text, /^Video 2: audio\.m4a: audio\.m4a has no video stream/m);
+});
+
+test('loupe run: video cells run from the command line; a bad clip fails its cell only, and every result is saved', { skip: NO_FFMPEG, timeout: 120_000 }, async () => {
+  ensureBuilt();
+  const nb = join(dir, 'clips.loupe');
+  const cells = ['@video spot.mp4\n@set frames=3', '@video audio.m4a', '@video spot.mp4\n@set frames=3\n@task ground\nthe spot'];
+  writeFileSync(nb, JSON.stringify({ loupe: 1, metadata: {}, cells: cells.map((source) => ({ kind: 'code', language: 'loupe', source, metadata: {}, outputs: [] })) }));
+  const r = await runCli(['run', nb, '--export', 'html', ...FIXTURE_ALIASES], { cwd: dir, env: { ...process.env, LOUPE_FRAMES_DIR: join(dir, 'cli-frames'), LOUPE_MODELS_DIR: join(dir, 'models'), HF_ENDPOINT: 'http://127.0.0.1:9' } });
+  assert.equal(r.code, 1, r.stderr);
+  const lines = r.stderr.split('\n').filter((l) => /^cell \d+ /.test(l));
+  assert.match(lines[0]!, /^cell 1  ok .* video  1 clip, 3 frames$/);
+  assert.match(lines[1]!, /^cell 2  FAIL .* audio\.m4a has no video stream: it is an audio-only file \(aac\)$/);
+  assert.match(lines[2]!, /^cell 3  ok .* ground  tiny-florence2/);
+  const saved = JSON.parse(readFileSync(nb, 'utf8')) as { cells: { source: string; outputs: { items: { mime: string; json?: LoupeResult }[] }[] }[] };
+  assert.deepEqual(saved.cells.map((c) => c.source), cells, 'sources unchanged');
+  const results = saved.cells.map((c) => c.outputs.flatMap((o) => o.items).find((i) => i.mime === RESULT_MIME)?.json);
+  assert.deepEqual(results.map((x) => [x?.kind, x?.status, x?.images.length]), [['video', 'ok', 3], ['video', 'error', 0], ['prompt', 'ok', 3]]);
+  assert.ok(results[2]!.runs.every((run) => run.regions.length === 1), 'a box on every frame');
+  const html = readFileSync(join(dir, 'clips.html'), 'utf8');
+  assert.equal((html.match(/<span class="tick found"/g) ?? []).length, 3, 'the timeline marks the three frames with the spot');
+  assert.match(html, /audio\.m4a has no video stream/);
 });

@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { accessSync, constants as fsc, existsSync, statSync } from 'node:fs';
 import { mkdir, readdir, readFile, realpath, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
-import { cpus } from 'node:os';
+import { cpus, setPriority } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { DEFAULTS } from '../common/defaults';
 import { LoupeError } from '../common/errors';
@@ -133,6 +133,12 @@ function runTool(bin: string, args: string[], what: string, opts: { signal?: Abo
   return new Promise((resolve, reject) => {
     if (opts.signal?.aborted) return reject(new LoupeError('cancelled', 'Interrupted.'));
     const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], windowsHide: true });
+    // Decoding fills the cores: a lower priority keeps the editor responsive (as the model host does).
+    try {
+      if (child.pid) setPriority(child.pid, 10);
+    } catch {
+      /* not permitted here: normal priority */
+    }
     const out: Buffer[] = [];
     let err = '';
     let settled = false;

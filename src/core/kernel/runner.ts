@@ -13,7 +13,7 @@ import { loadImage, type ImageResult } from '../../images/load';
 import type { ParsedCell } from '../cells/parser';
 import type { PromptContext, PromptRunner } from './kernel';
 import { errorOutput, jsonItem, resultOutput, textItem, toResultImages, type OutputSpec } from './outputs';
-import { prepareVideoPrompt, type PreparedVideo, type VideoSettings } from './video';
+import { prepareVideoPrompt, probeVideoCell, type PreparedVideo, type VideoSettings } from './video';
 
 export interface RunnerSettings {
   /** Model for cells without `@model`, after `defaultModels`. */
@@ -137,6 +137,8 @@ export class EnginePromptRunner implements PromptRunner {
       // What the engine knows without a download is checked first: refuse before fetching gigabytes.
       const known = engine.describe(ref);
       if (known) checkTask(known.id, known.capabilities, cell.task);
+      // A bad clip (or no ffmpeg) is said before a model is downloaded.
+      if (cell.videos?.length) await probeVideoCell(cell, s, ctx);
       const handle = await this.deps.withProgress(`Loupe: preparing ${ref}`, (onProgress, signal) => engine.prepare(ref, { baseDir: ctx.baseDir, signal: AbortSignal.any([signal, ctx.signal]), onProgress }));
       checkTask(handle.info.id, handle.capabilities, cell.task);
       if (cell.images.length === 0 && !cell.videos?.length && handle.needsImage) throw new LoupeError('bad-input', `${handle.info.id} needs an image: add an @image line.`);

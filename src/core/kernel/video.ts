@@ -175,6 +175,16 @@ export function defaultFrameCount(handle: Pick<ModelHandle, 'capabilities' | 'fr
   return Math.max(1, Math.min(DEFAULT_MAX_FRAMES, Math.floor(VIDEO_TOKEN_BUDGET / perFrame)));
 }
 
+/** Reads the clip's facts (ffprobe, or the cache) and checks its range and `@region` times: before a model is downloaded. */
+export async function probeVideoCell(cell: ParsedCell, s: { video?: VideoSettings; maxImagePixels: number }, ctx: { baseDir: string | undefined; signal: AbortSignal }): Promise<void> {
+  const ref = cell.videos![0]!;
+  const facts = await openVideo(ref.source, videoOptions(s.video, s.maxImagePixels, ctx.baseDir, ctx.signal));
+  span(ref, facts, []);
+  for (const r of cell.regions) {
+    if (r.time !== undefined && r.time > facts.duration) throw new LoupeError('bad-input', `${formatTime(r.time)} is after the end of ${ref.source}, which lasts ${formatTime(facts.duration)}: @region names a frame by its time within the clip.`);
+  }
+}
+
 /** Samples the cell's clip for a prompt: refuses what the model cannot do before anything is decoded. */
 export async function prepareVideoPrompt(cell: ParsedCell, handle: ModelHandle, s: { video?: VideoSettings; maxImagePixels: number; maxImageTokens: number }, ctx: { baseDir: string | undefined; signal: AbortSignal }, warnings: string[]): Promise<PreparedVideo> {
   const ref = cell.videos![0]!;
