@@ -254,9 +254,9 @@ test('loupe run: video cells run from the command line; a bad clip fails its cel
   const r = await runCli(['run', nb, '--export', 'html', ...FIXTURE_ALIASES], { cwd: dir, env: { ...process.env, LOUPE_FRAMES_DIR: join(dir, 'cli-frames'), LOUPE_MODELS_DIR: join(dir, 'models'), HF_ENDPOINT: 'http://127.0.0.1:9' } });
   assert.equal(r.code, 1, r.stderr);
   const lines = r.stderr.split('\n').filter((l) => /^cell \d+ /.test(l));
-  assert.match(lines[0]!, /^cell 1  ok .* video  1 clip, 3 frames$/);
-  assert.match(lines[1]!, /^cell 2  FAIL .* audio\.m4a has no video stream: it is an audio-only file \(aac\)$/);
-  assert.match(lines[2]!, /^cell 3  ok .* ground  tiny-florence2/);
+  assert.match(lines[0]!, /^cell 1 {2}ok .* video {2}1 clip, 3 frames$/);
+  assert.match(lines[1]!, /^cell 2 {2}FAIL .* audio\.m4a has no video stream: it is an audio-only file \(aac\)$/);
+  assert.match(lines[2]!, /^cell 3 {2}ok .* ground {2}tiny-florence2/);
   const saved = JSON.parse(readFileSync(nb, 'utf8')) as { cells: { source: string; outputs: { items: { mime: string; json?: LoupeResult }[] }[] }[] };
   assert.deepEqual(saved.cells.map((c) => c.source), cells, 'sources unchanged');
   const results = saved.cells.map((c) => c.outputs.flatMap((o) => o.items).find((i) => i.mime === RESULT_MIME)?.json);
