@@ -324,7 +324,8 @@ test('a video cell shows its filmstrip; grounding across frames boxes the spot o
     const checkLarge = async () => {
       const index = Number(await root.locator('.loupe-frame-large .loupe-figure').getAttribute('data-index'));
       const time = Number(/(\d+):(\d+\.\d+)/.exec((await root.locator('.loupe-thumb').nth(index - 1).locator('.loupe-thumb-time').textContent()) ?? '')!.slice(1).reduce((a, v) => a * 60 + Number(v), 0));
-      const k = Math.floor(time * VIDEO_CLIP.fps + 1e-6);
+      // The time shown is the frame's own (k / fps), to the hundredth.
+      const k = Math.round(time * VIDEO_CLIP.fps);
       const ib = (await root.locator('.loupe-frame-large img').boundingBox())!;
       const bb = (await root.locator('.loupe-frame-large svg.loupe-svg rect.loupe-region').boundingBox())!;
       const sx = ib.width / CLIP_SPOT.width;
