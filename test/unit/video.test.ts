@@ -3,7 +3,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { clipFacts, formatTime, framesLabel, hmsDuration, mmss, numberWords, parseRange, parseTime, sampleTimes } from '../../src/common/video';
-import { isImageCell, isVideoCell, parseCell } from '../../src/core/cells/parser';
+import { isImageCell, parseCell } from '../../src/core/cells/parser';
+import { isVideoCell } from '../../src/core/cells/video';
 import { defaultFrameCount } from '../../src/core/kernel/video';
 import { smolvlmVideoText } from '../../src/engine/local/families/idefics3';
 

@@ -1,6 +1,7 @@
 // The kernel's logic: per-notebook queue, interrupt, and what running a cell means.
 // VS Code is reached only through the small interfaces below, so this is testable without it.
-import { formatCellErrors, isImageCell, isVideoCell, parseCell, type ParsedCell } from '../cells/parser';
+import { formatCellErrors, isImageCell, parseCell, type ParsedCell } from '../cells/parser';
+import { isVideoCell } from '../cells/video';
 import { describeError, ERROR_TITLES } from '../../common/errors';
 import { loadImage } from '../../images/load';
 import { errorOutput, imageCellOutput, type OutputSpec } from './outputs';
