@@ -114,6 +114,8 @@ export function findFfmpeg(opts: Pick<VideoOptions, 'ffmpegPath' | 'ffmpegSettin
   }
   const env = opts.env ?? process.env;
   const dirs = (env.PATH ?? env.Path ?? '').split(delimiter).filter(Boolean);
+  // VS Code started from the macOS Dock gets a short PATH without Homebrew's folders.
+  if (process.platform === 'darwin' && !opts.env) dirs.push('/opt/homebrew/bin', '/usr/local/bin');
   const find = (name: string) => dirs.map((d) => join(d, exe(name))).find(executable);
   const ffmpeg = find('ffmpeg');
   const ffprobe = find('ffprobe');
