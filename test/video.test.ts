@@ -162,6 +162,8 @@ test('bad input: each gets an error naming the cause (and the fix where there is
   mkdirSync(join(dir, 'a-folder.mp4'), { recursive: true });
   await sharp({ create: { width: 8, height: 8, channels: 3, background: '#fff' } }).png().toFile(join(dir, 'still.png'));
 
+  // The slow ffmpeg's cache already has the clip's facts: only ffmpeg (not ffprobe) meets the short timeout.
+  await openVideo('spot.mp4', opts({ framesDir: join(dir, 'f4') }));
   const cases: [string, Promise<{ code: string; message: string }>, RegExp][] = [
     ['truncated', bad('truncated.mp4'), /^truncated\.mp4 (has no video stream ffprobe can read \(only data\): it is truncated|is not a video Loupe can read: it is corrupt, truncated)/],
     ['truncated, index first', bad('cut.mp4'), /no frame of cut\.mp4 could be decoded at \d:\d\d\.\d\d: the file is (probably )?truncated or damaged there/],
@@ -193,8 +195,9 @@ test('bad input: each gets an error naming the cause (and the fix where there is
 test('cancel stops extraction at once: the ffmpeg process is killed and the cell is not marked failed; its earlier output stays', { skip: NO_FFMPEG, timeout: 30_000 }, async () => {
   const slow = fakeFfmpeg('slow-cancel', `echo $$ >> ${join(dir, 'slow-pids')}\nexec sleep 30`);
   const abort = new AbortController();
+  const facts = await openVideo('spot.mp4', opts());
   const t0 = Date.now();
-  const running = extractFrames(await openVideo('spot.mp4', opts()), [0.5, 1.5], { ...opts({ ffmpegPath: slow, framesDir: join(dir, 'f5') }, abort.signal), concurrency: 2 });
+  const running = extractFrames(facts, [0.5, 1.5], { ...opts({ ffmpegPath: slow, framesDir: join(dir, 'f5') }, abort.signal), concurrency: 2 });
   setTimeout(() => abort.abort(), 500);
   const e = await failure(running);
   assert.equal(e.code, 'cancelled');
