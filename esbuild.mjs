@@ -7,27 +7,25 @@ const watch = process.argv.includes('--watch');
 const production = process.argv.includes('--production');
 
 const common = { bundle: true, sourcemap: !production, minify: production, logLevel: 'warning', legalComments: 'none' };
+// ES modules bundled into CJS (tinyglobby's fdir calls createRequire(import.meta.url)) get the bundle's own URL.
+const IMPORT_META = 'const __loupeImportMetaUrl = require("node:url").pathToFileURL(__filename).href;';
+const nodeCommon = { ...common, platform: 'node', format: 'cjs', target: 'node20', define: { 'import.meta.url': '__loupeImportMetaUrl' } };
 
 const builds = [
   {
-    ...common,
+    ...nodeCommon,
     entryPoints: { extension: 'src/extension/extension.ts', host: 'src/engine/local/host/main.ts' },
     outdir: 'dist',
-    platform: 'node',
-    format: 'cjs',
-    target: 'node20',
+    banner: { js: IMPORT_META },
     // Native and heavy packages load from node_modules at run time, never at activation.
     external: ['vscode', 'sharp', 'onnxruntime-node', '@huggingface/transformers'],
   },
   {
     // The command-line runner `loupe` (package.json "bin"): Node, CJS, the same externals as the host.
-    ...common,
+    ...nodeCommon,
     entryPoints: { cli: 'src/cli/main.ts' },
     outdir: 'dist',
-    platform: 'node',
-    format: 'cjs',
-    target: 'node20',
-    banner: { js: '#!/usr/bin/env node' },
+    banner: { js: `#!/usr/bin/env node\n${IMPORT_META}` },
     external: ['vscode', 'sharp', 'onnxruntime-node', '@huggingface/transformers'],
   },
   {

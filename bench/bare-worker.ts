@@ -4,12 +4,15 @@
 //
 //   bare-worker.ts <model folder> [cpu|webgpu|cuda]
 //
+// The model's files are those its bench-model.json names (`_q4` for the q4 model). On the CPU, MatMulNBits get the
+// int8 accuracy level Loupe's model host gives them (src/engine/local/host/nbits.ts), so both run the same graph.
 // On webgpu the KV cache stays on the GPU (present.* as 'gpu-buffer' outputs, old ones disposed), as transformers.js
 // does for webgpu; the logits come back to the CPU for the argmax. LOUPE_BENCH_ORT_VERBOSE=1 creates the sessions
 // with onnxruntime's verbose log (node placements on stderr).
-import { readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
+import { INT8_ACCURACY, withNbitsAccuracy } from '../src/engine/local/host/nbits';
 import { intraOpThreads } from '../src/engine/local/host/threads';
 
 interface RunMsg {
@@ -32,12 +35,25 @@ const opts: ort.InferenceSession.SessionOptions = {
   logSeverityLevel: process.env.LOUPE_BENCH_ORT_VERBOSE === '1' ? 0 : 3,
   intraOpNumThreads: intraOpThreads(),
 };
+// LOUPE_BENCH_ORT_PROFILE=1: the decoder session records onnxruntime's profile; a {type:'profile'} message ends it and
+// answers the time per op type (B11).
+const PROFILE_DIR = join(__dirname, '.out', `ort-profile-${process.pid}`);
+const profiling = process.env.LOUPE_BENCH_ORT_PROFILE === '1';
+const infoFile = join(folder, 'bench-model.json');
+const suffix = existsSync(infoFile) ? ((JSON.parse(readFileSync(infoFile, 'utf8')) as { suffix?: string }).suffix ?? '') : '';
+const nbitsEnv = process.env.LOUPE_NBITS_ACCURACY;
+const nbitsLevel = nbitsEnv === undefined || nbitsEnv === '' ? INT8_ACCURACY : Number(nbitsEnv);
+/** A session on the model file, or on its bytes with MatMulNBits accuracy_level set as the model host does on the CPU. */
+function createSession(file: string, o: ort.InferenceSession.SessionOptions): Promise<ort.InferenceSession> {
+  const patched = device === 'cpu' && nbitsLevel > 0 ? withNbitsAccuracy(readFileSync(file), nbitsLevel) : undefined;
+  return patched ? ort.InferenceSession.create(patched.bytes, o) : ort.InferenceSession.create(file, o);
+}
 const presentNames = Array.from({ length: L }, (_, l) => [`present.${l}.key`, `present.${l}.value`]).flat();
 
 async function main(): Promise<void> {
   const t0 = performance.now();
-  const embed = await ort.InferenceSession.create(join(folder, 'onnx', 'embed_tokens.onnx'), opts);
-  const decoderFile = join(folder, 'onnx', 'decoder_model_merged.onnx');
+  const embed = await createSession(join(folder, 'onnx', `embed_tokens${suffix}.onnx`), opts);
+  const decoderFile = join(folder, 'onnx', `decoder_model_merged${suffix}.onnx`);
   let decoder: ort.InferenceSession;
   let kvOnGpu = false;
   let kvNote = '';
@@ -50,7 +66,8 @@ async function main(): Promise<void> {
       decoder = await ort.InferenceSession.create(decoderFile, opts);
     }
   } else {
-    decoder = await ort.InferenceSession.create(decoderFile, opts);
+    if (profiling) mkdirSync(PROFILE_DIR, { recursive: true });
+    decoder = await createSession(decoderFile, profiling ? { ...opts, enableProfiling: true, profileFilePrefix: join(PROFILE_DIR, 'decoder') } : opts);
   }
   const loadMs = performance.now() - t0;
 
@@ -126,10 +143,44 @@ async function main(): Promise<void> {
     return { type: 'result', text, runMsPerToken, promptTokens: P, generated: tokens.length, tokens, firstTokenMs: first, decodeMsPerToken, totalMs: times.at(-1)! - start };
   }
 
-  process.on('message', (m: RunMsg) => {
+  process.on('message', (m: RunMsg | { type: 'profile' }) => {
     if (m.type === 'run') run(m).then((r) => process.send!(r), (e) => process.send!({ type: 'error', message: String((e as Error)?.stack ?? e) }));
+    if (m.type === 'profile') {
+      try {
+        decoder.endProfiling();
+        const file = readdirSync(PROFILE_DIR).find((f) => f.endsWith('.json'));
+        if (!file) throw new Error(`onnxruntime wrote no profile in ${PROFILE_DIR}`);
+        const profile = opProfile(JSON.parse(readFileSync(join(PROFILE_DIR, file), 'utf8')) as ProfileEvent[]);
+        rmSync(PROFILE_DIR, { recursive: true, force: true });
+        process.send!({ type: 'profile', profile });
+      } catch (e) {
+        process.send!({ type: 'error', message: String((e as Error)?.stack ?? e) });
+      }
+    }
   });
   process.on('disconnect', () => process.exit(0));
+}
+
+interface ProfileEvent { cat: string; name: string; ts: number; dur: number; args?: { op_name?: string } }
+
+/** Kernel time per op type: the first model_run (the prefill) apart, the others (decode steps) averaged per step. */
+function opProfile(events: ProfileEvent[]) {
+  const runs = events.filter((e) => e.cat === 'Session' && e.name === 'model_run').sort((a, b) => a.ts - b.ts);
+  const nodes = events.filter((e) => e.cat === 'Node' && e.name.endsWith('_kernel_time') && e.args?.op_name);
+  const by = new Map<string, { op: string; decodeMs: number; prefillMs: number; nodes: Set<string> }>();
+  const steps = runs.length - 1;
+  for (const n of nodes) {
+    const i = runs.findIndex((r) => n.ts >= r.ts && n.ts <= r.ts + r.dur);
+    if (i < 0) continue;
+    const op = n.args!.op_name!;
+    const row = by.get(op) ?? { op, decodeMs: 0, prefillMs: 0, nodes: new Set<string>() };
+    row.nodes.add(n.name);
+    if (i === 0) row.prefillMs += n.dur / 1000;
+    else row.decodeMs += n.dur / 1000 / steps;
+    by.set(op, row);
+  }
+  const rows = [...by.values()].map((r) => ({ op: r.op, decodeMs: r.decodeMs, prefillMs: r.prefillMs, nodes: r.nodes.size })).sort((a, b) => b.decodeMs - a.decodeMs);
+  return { steps, runMs: runs.slice(1).reduce((s, r) => s + r.dur / 1000, 0) / steps, prefillMs: (runs[0]?.dur ?? 0) / 1000, byOp: rows };
 }
 
 main().catch((e) => {

@@ -1,5 +1,6 @@
 // Shared helpers for the benchmarks: summaries of repeated runs and child processes that answer messages.
 import { fork, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BenchModelInfo } from '../scripts/bench-model';
@@ -101,11 +102,26 @@ export interface BareResult { text: string; promptTokens: number; generated: num
 export const benchLoad = (folder: string, device: Device) => ({ key: 'bench', folder, family: 'qwen2_vl' as const, dialect: 'qwen2_vl' as const, device, dtype: 'auto' as const, info: { id: 'bench-qwen2vl' } as never });
 export const benchGenerate = (prompt: string, n: number) => ({ key: 'bench', task: 'ask' as const, prompt, images: [], regions: [], params: { max_new_tokens: n }, maxImageTokens: 1280, maxImagePixels: 50_000_000 });
 
-/** B2's bytes read per decode token: every fp32 decoder weight (LM head included), K and V at the average context, one embedding row. */
+/** B2's bytes read per decode token: every decoder weight (LM head included), K and V at the average context, one embedding row. */
 export function decodeBytes(model: BenchModelInfo, promptTokens: number, newTokens: number) {
   const S = model.shape;
   const ctxAvg = promptTokens + newTokens / 2;
   const kvBytes = 2 * S.layers * S.kvHeads * (S.hidden / S.heads) * 4 * ctxAvg;
-  const weightBytes = 4 * model.params.decoder;
+  // q4: packed codes and fp32 scales as generated; older bench-model.json files (fp32 only) lack the field.
+  const weightBytes = model.decodeWeightBytes ?? 4 * model.params.decoder;
   return { ctxAvg, kvBytes, weightBytes, bytesPerToken: weightBytes + kvBytes + 4 * S.hidden };
+}
+
+/**
+ * One benchmark's section of BENCHMARKS.md replaced in place (or put before B11), the rest kept, stamped as
+ * measured apart from the full run: for `bench/bN.ts --write`; `npm run bench` writes the whole file.
+ */
+export function writeBenchSection(id: string, script: string, section: string): void {
+  const file = join(ROOT, 'BENCHMARKS.md');
+  const old = existsSync(file) ? readFileSync(file, 'utf8') : '';
+  const stamp = `_Measured by \`${script} --write\` on ${new Date().toISOString().replace(/\.\d+Z$/, 'Z')}, apart from the run above; \`npm run bench\` measures it with the rest._`;
+  const body = section.trim().replace(/\n/, `\n\n${stamp}\n`) + '\n\n';
+  const re = new RegExp(`^## ${id} [\\s\\S]*?(?=^## |(?![\\s\\S]))`, 'm');
+  const out = re.test(old) ? old.replace(re, body) : old.includes('\n## B11 ') ? old.replace('\n## B11 ', `\n${body}## B11 `) : `${old.trimEnd()}\n\n${body}`;
+  writeFileSync(file, out);
 }

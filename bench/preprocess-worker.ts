@@ -45,25 +45,42 @@ async function main(): Promise<void> {
       const p = await prepareImage({ path: photo, source: 'photo-12mp.jpg' }, { maxPixels: MAX_IMAGE_PIXELS, ...limits });
       const raw = new tf.RawImage(new Uint8ClampedArray(p.rgb.buffer, p.rgb.byteOffset, p.rgb.length), p.pixelWidth, p.pixelHeight, 3);
       const inp = await toInputs(raw);
-      return { ms: performance.now() - t0, tokens: tokens(inp), size: `${p.pixelWidth}×${p.pixelHeight}`, inputIds: inp.input_ids?.dims.at(-1) ?? 0 };
+      return { ms: performance.now() - t0, tokens: tokens(inp), size: `${p.pixelWidth}×${p.pixelHeight}`, inputIds: inp.input_ids?.dims.at(-1) ?? 0, pv: inp.pixel_values };
     };
     const full = async () => {
       const t0 = performance.now();
       const raw = await tf.RawImage.read(photo);
       const inp = await toInputs(raw);
-      return { ms: performance.now() - t0, tokens: tokens(inp), size: `${raw.width}×${raw.height}`, inputIds: inp.input_ids?.dims.at(-1) ?? 0 };
+      return { ms: performance.now() - t0, tokens: tokens(inp), size: `${raw.width}×${raw.height}`, inputIds: inp.input_ids?.dims.at(-1) ?? 0, pv: inp.pixel_values };
     };
-    // What Loupe could do for Florence-2: resize with sharp straight to the processor's fixed input size.
+    // Faster but not the same pixels: sharp's resize with JPEG shrink-on-load (antialiased, as PIL's resize is; the
+    // full path point-samples with an affine bicubic), for Florence-2's fixed input size.
     const size = (processor.image_processor?.config?.size ?? {}) as { width?: number; height?: number };
     const proposed = async () => {
       const t0 = performance.now();
       const { data, info } = await sharp(photo, { failOn: 'error' }).autoOrient().toColourspace('srgb').removeAlpha()
-        .resize(size.width ?? 768, size.height ?? 768, { fit: 'fill', kernel: 'lanczos3' }).raw().toBuffer({ resolveWithObject: true });
+        .resize(size.width ?? 768, size.height ?? 768, { fit: 'fill', kernel: 'cubic' }).raw().toBuffer({ resolveWithObject: true });
       const inp = await toInputs(new tf.RawImage(new Uint8ClampedArray(data.buffer, data.byteOffset, data.length), info.width, info.height, 3));
-      return { ms: performance.now() - t0, tokens: tokens(inp), size: `${info.width}×${info.height}`, inputIds: inp.input_ids?.dims.at(-1) ?? 0 };
+      return { ms: performance.now() - t0, tokens: tokens(inp), size: `${info.width}×${info.height}`, inputIds: inp.input_ids?.dims.at(-1) ?? 0, pv: inp.pixel_values };
     };
-    await loupe(); // warm-up: first-use costs (sharp, processor code paths)
-    await full();
+    // pixel_values against the full path, in 8-bit levels (normalized units × std × 255).
+    const diff = (a: Tensor, b: Tensor) => {
+      const x = (a as unknown as { data: Float32Array }).data;
+      const y = (b as unknown as { data: Float32Array }).data;
+      const std = Math.min(...((processor.image_processor?.config?.image_std as number[] | undefined) ?? [1]));
+      let max = 0;
+      let sum = 0;
+      for (let i = 0; i < x.length; i++) {
+        const d = Math.abs(x[i]! - y[i]!);
+        max = Math.max(max, d);
+        sum += d;
+      }
+      return { max: max * std * 255, mean: (sum / x.length) * std * 255, same: x.length === y.length };
+    };
+    const w1 = await loupe(); // warm-up: first-use costs (sharp, processor code paths); and the pixel check
+    const w2 = await full();
+    const loupeVsFull = diff(w1.pv!, w2.pv!);
+    const proposedVsFull = family === 'florence2' ? diff((await proposed()).pv!, w2.pv!) : undefined;
     const l: Awaited<ReturnType<typeof loupe>>[] = [];
     const f: Awaited<ReturnType<typeof full>>[] = [];
     const pr: Awaited<ReturnType<typeof full>>[] = [];
@@ -72,7 +89,8 @@ async function main(): Promise<void> {
       f.push(await full());
       if (family === 'florence2') pr.push(await proposed());
     }
-    results[family] = { loupe: l, full: f, proposed: pr, limits: fam.imageLimits(MAX_IMAGE_TOKENS, processor.image_processor?.config ?? {}) };
+    const strip = <T extends { pv?: unknown }>(r: T) => ({ ...r, pv: undefined });
+    results[family] = { loupe: l.map(strip), full: f.map(strip), proposed: pr.map(strip), limits: fam.imageLimits(MAX_IMAGE_TOKENS, processor.image_processor?.config ?? {}), loupeVsFull, proposedVsFull };
   }
   process.send!({ type: 'result', ...results, maxImageTokens: MAX_IMAGE_TOKENS });
 }

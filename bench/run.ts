@@ -5,12 +5,18 @@
 //   node --import tsx bench/run.ts --gpu-only --device webgpu [--quick] [--out-dir DIR]   (B1 and B2 on a GPU: bench/gpu.ts)
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { HostClient } from '../src/engine/local/client';
 import { copyBandwidth } from './bandwidth';
 import { benchGenerate, benchLoad, Child, decodeBytes, fmt, mb, ROOT, summarize, withStallProbe, type BareReady, type BareResult, type Summary } from './common';
+import { runB11 } from './b11';
+import { runB1q4 } from './b1-q4';
+import { runB12 } from './b12';
+import { runB7 } from './b7';
+import { runB8 } from './b8';
 import { GPU_RESULTS_MD, gpuMain } from './gpu';
-import { log, machine, prepare } from './setup';
+import { log, machine, prepare, prepareQ4 } from './setup';
 
 const quick = process.argv.includes('--quick');
 const argValue = (name: string) => {
@@ -34,7 +40,9 @@ async function main(): Promise<void> {
   }
   if (device !== 'cpu') throw new Error('--device other than cpu runs only B1 and B2: add --gpu-only');
   const m = machine();
+  const loadStart = loadavg()[0]!;
   const model = prepare();
+  const q4 = prepareQ4();
   const folder = model.dir;
   const S = model.shape;
   const hd = S.hidden / S.heads;
@@ -145,7 +153,8 @@ async function main(): Promise<void> {
   // ---- B3 preprocessing.
   log('B3: 12 MP preprocessing…');
   const pre = new Child('preprocess-worker.ts', [String(ROUNDS)]);
-  const P = await pre.next<{ image: { width: number; height: number; bytes: number; source: string }; maxImageTokens: number } & Record<'florence2' | 'qwen2_vl', { loupe: Pre[]; full: Pre[]; proposed: Pre[]; limits: object }>>();
+  type PixelDiff = { max: number; mean: number; same: boolean };
+  const P = await pre.next<{ image: { width: number; height: number; bytes: number; source: string }; maxImageTokens: number } & Record<'florence2' | 'qwen2_vl', { loupe: Pre[]; full: Pre[]; proposed: Pre[]; limits: object; loupeVsFull: PixelDiff; proposedVsFull?: PixelDiff }>>();
   pre.kill();
 
   // ---- B5 activation: fresh processes.
@@ -157,9 +166,17 @@ async function main(): Promise<void> {
     a.kill();
   }
 
-  // ---- Figures.
+  // ---- B1/B2 on the q4 model, B11 (llama.cpp), B12 (notebook size).
   const bw = summarize([...bw2, ...bw3]);
   const bwSingle = summarize(bw1);
+  const b1q4 = await runB1q4({ model: q4.model, rounds: ROUNDS, newTokens: NEW_TOKENS, prompt: PROMPT, bwGBs: bw.median, bwThreadsGBs: bwSingle.median, log });
+  const b11 = await runB11({ rounds: quick ? 3 : 5, newTokens: 32, log, compareNbits: true, profile: true });
+  log('B12: stored bytes per image cell…');
+  const b12 = await runB12({ rounds: ROUNDS });
+  const b7 = await runB7({ rounds: ROUNDS, log });
+  const b8 = await runB8({ rounds: quick ? 3 : 5, log });
+
+  // ---- Figures.
   const { ctxAvg, kvBytes, weightBytes, bytesPerToken } = decodeBytes(model, checkLoupe.promptTokens, NEW_TOKENS);
   const boundMs = (bytesPerToken / (bw.median * 1e9)) * 1000;
   const achievedBare = boundMs / bareTok.median;
@@ -196,9 +213,9 @@ async function main(): Promise<void> {
     '',
     '## Machine',
     '',
-    row('CPU', 'cores', 'memory', 'Node.js', 'onnxruntime-node', '@huggingface/transformers', 'sharp'),
-    row('---', '---', '---', '---', '---', '---', '---'),
-    row(m.cpu, String(m.cores), `${m.memGiB.toFixed(1)} GiB`, m.node, m.ort, m.tf, m.sharp),
+    row('CPU', 'cores', 'memory', 'Node.js', 'onnxruntime-node', '@huggingface/transformers', 'sharp', '1-min load average at start / end'),
+    row('---', '---', '---', '---', '---', '---', '---', '---'),
+    row(m.cpu, String(m.cores), `${m.memGiB.toFixed(1)} GiB`, m.node, m.ort, m.tf, m.sharp, `${loadStart.toFixed(2)} / ${loadavg()[0]!.toFixed(2)}`),
     '',
     '## Bench model',
     '',
@@ -207,6 +224,8 @@ async function main(): Promise<void> {
     `The decoder is a real transformer with seeded random fp32 weights: RMSNorm, grouped-query attention (${S.heads} heads, ${S.kvHeads} KV heads × ${hd}) with multimodal RoPE`,
     `(sections ${S.mropeSection.join('/')}) and \`past_key_values\`/\`present\` per layer, SwiGLU MLP (${S.intermediate}), ${S.layers} layers, hidden ${S.hidden}, LM head over ${S.vocab} tokens.`,
     'End tokens get a −10⁴ logit bias, so greedy decoding always runs to `max_new_tokens`. The tokenizer is tiny-qwen2vl\'s (the real chat template) padded with filler tokens.',
+    `A second, larger bench model, \`bench/.models/bench-qwen2vl-2b-q4\` (\`--variant q4-2b\`), has Qwen2-VL-2B's language model shape with 4-bit weights as transformers.js's q4 exports have them:`,
+    `${(q4.model.params.decoder / 1e9).toFixed(2)} B decoder parameters, ${mb(q4.model.bytes.decoder)} \`decoder_model_merged_q4.onnx\`, ${mb(q4.model.bytes.embed)} \`embed_tokens_q4.onnx\` (fp32 Gather, as the q4 export leaves it). B1/B2 are repeated on it and B11 runs it against llama.cpp.`,
     '',
     row('', 'parameters', 'file bytes'),
     row('---', '---', '---'),
@@ -264,13 +283,15 @@ async function main(): Promise<void> {
     row('processor', 'path', 'pixels to the processor', 'time', 'speed-up vs full (per round)', 'image tokens'),
     row('---', '---', '---', '---', '---', '---'),
     row('florence2', 'full image', fl.ft.size, s2(fl.f, 0), '1', String(fl.ft.tokens)),
-    row('florence2', 'Loupe (maxSide 2048)', fl.lt.size, s2(fl.l, 0), `**${fmt(fl.speed, 2, '×')}**`, String(fl.lt.tokens)),
-    ...(fl.pr && fl.pt ? [row('florence2', 'proposed: sharp straight to 768×768', fl.pt.size, s2(fl.pr, 0), fmt(fl.prSpeed!, 2, '×'), String(fl.pt.tokens))] : []),
+    row('florence2', 'Loupe (sharp to the processor\'s 768×768, affine bicubic as the processor resizes)', fl.lt.size, s2(fl.l, 0), `**${fmt(fl.speed, 2, '×')}**`, String(fl.lt.tokens)),
+    ...(fl.pr && fl.pt ? [row('florence2', 'not used: sharp `resize` to 768×768 (JPEG shrink-on-load, antialiased)', fl.pt.size, s2(fl.pr, 0), fmt(fl.prSpeed!, 2, '×'), String(fl.pt.tokens))] : []),
     row('qwen2_vl', 'full image', qw.ft.size, s2(qw.f, 0), '1', String(qw.ft.tokens)),
     row('qwen2_vl', 'Loupe (maxArea 1280 × 28²)', qw.lt.size, s2(qw.l, 0), `**${fmt(qw.speed, 2, '×')}**`, String(qw.lt.tokens)),
     '',
     `Goal ≥ 5× and tokens ≤ ${P.maxImageTokens}: florence2 ${ok(fl.speed.median >= 5 && fl.lt.tokens <= P.maxImageTokens)}, qwen2_vl ${ok(qw.speed.median >= 5 && qw.lt.tokens <= P.maxImageTokens)}`,
     `(qwen2_vl: ${qw.lt.tokens} image tokens with Loupe vs ${qw.ft.tokens} for the full image; Florence-2 always encodes 577).`,
+    `Florence-2 \`pixel_values\` against the full path: Loupe's differ by at most ${P.florence2.loupeVsFull.max.toFixed(2)} of 255 levels (mean ${P.florence2.loupeVsFull.mean.toFixed(3)}): the same pixels, as \`test/unit/prepare.test.ts\` checks;`,
+    `the shrink-on-load \`resize\` by up to ${P.florence2.proposedVsFull?.max.toFixed(0) ?? '?'} levels (mean ${P.florence2.proposedVsFull?.mean.toFixed(2) ?? '?'}) at edges, where the full path aliases: faster, but not what the processor computes.`,
     '',
     '## B4 Extension-host responsiveness',
     '',
@@ -309,6 +330,11 @@ async function main(): Promise<void> {
     `RSS growth over ${B6_GENERATIONS} generations (${B6_TOKENS} tokens each) after the first: **${(growthFromFirst * 100).toFixed(2)} %** (from right after load: ${(growthFromLoad * 100).toFixed(2)} %). Goal ≤ 5 %: ${ok(growthFromFirst <= 0.05)}.`,
     `For comparison in the same run: the bare onnxruntime worker's RSS after creating the same sessions from file paths was ${mb(bareReady.rss)}; the B1 host's was ${mb(hostRssAfterLoad)}; the in-process transformers.js worker's ${mb(inprocReady.rss)}.`,
     '',
+    ...b1q4.lines,
+    ...b7.lines,
+    ...b8.lines,
+    ...b11.lines,
+    ...b12.lines,
     // Written on a GPU machine by `bench/run.ts --gpu-only` (bench/gpu.ts) and kept here, as the renderer section is.
     ...(existsSync(GPU_RESULTS_MD)
       ? [readFileSync(GPU_RESULTS_MD, 'utf8').trim(), '']
@@ -327,13 +353,21 @@ async function main(): Promise<void> {
   const file = join(ROOT, 'BENCHMARKS.md');
   const old = existsSync(file) ? readFileSync(file, 'utf8') : '';
   const renderer = /^## Renderer\n[\s\S]*?(?=^## |(?![\s\S]))/m.exec(old)?.[0];
+  // B10 (sub-images) is written by bench/tiles.ts: kept as it is.
+  const b10 = /^## B10 [\s\S]*?(?=^## |(?![\s\S]))/m.exec(old)?.[0];
   // B9 (bench/video.ts, a 10-minute clip: minutes of its own) is kept as it is too.
   const b9 = /^## B9 Video frame extraction\n[\s\S]*?(?=^## |(?![\s\S]))/m.exec(old)?.[0];
-  const out = lines.join('\n') + (b9 ? `\n${b9.trim()}\n` : '') + (renderer ? `\n${renderer.trim()}\n` : '\n## Renderer\n\nNot measured yet: `bench/renderer.ts` writes this section.\n');
+  const kept = [b10, b9].filter((x): x is string => !!x).map((x) => `\n${x.trim()}\n`).join('');
+  const out = lines.join('\n') + kept + (renderer ? `\n${renderer.trim()}\n` : '\n## Renderer\n\nNot measured yet: `bench/renderer.ts` writes this section.\n');
   writeFileSync(file, out.replace(/\n{3,}/g, '\n\n'));
   log(`wrote ${file}`);
-  console.log(JSON.stringify({ b1: { ratio: ratios.median, bare: bareTok.median, loupe: loupeConsumer.median }, b2: { bw: bw.median, boundMs, achievedBare, achievedLoupe }, b3: { fl: fl.speed.median, qw: qw.speed.median }, b4: { loupe: stallLoupe.median, inproc: stallInproc.median }, b5: actTotal.median, b6: growthFromFirst }));
+  console.log(JSON.stringify({ b7: b7.json, b8: b8.json, b1q4: b1q4.json, b11: b11.json, b12: b12.json, b1: { ratio: ratios.median, bare: bareTok.median, loupe: loupeConsumer.median }, b2: { bw: bw.median, boundMs, achievedBare, achievedLoupe }, b3: { fl: fl.speed.median, qw: qw.speed.median }, b4: { loupe: stallLoupe.median, inproc: stallInproc.median }, b5: actTotal.median, b6: growthFromFirst }));
 
+  if (!process.argv.includes('--skip-tiles') && existsSync(join(ROOT, 'bench', 'tiles.ts'))) {
+    log('B10 sub-images (bench/tiles.ts)…');
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'bench/tiles.ts', ...(quick ? ['--quick'] : [])], { cwd: ROOT, stdio: 'inherit' });
+    if (r.status !== 0) log(`bench/tiles.ts failed (exit ${r.status}); its section in BENCHMARKS.md is left as it was`);
+  }
   if (!process.argv.includes('--skip-renderer') && existsSync(join(ROOT, 'bench', 'renderer.ts'))) {
     log('renderer figures (bench/renderer.ts)…');
     const r = spawnSync(process.execPath, ['--import', 'tsx', 'bench/renderer.ts'], { cwd: ROOT, stdio: 'inherit' });

@@ -3,7 +3,9 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { ensureBenchGguf, type GgufInfo } from '../scripts/bench-gguf';
 import { BENCH_MODEL_DIR, ensureBenchModel, generateBenchModel, type BenchModelInfo } from '../scripts/bench-model';
+import { ensureLlamaDeps } from './llama-setup';
 import { BUNDLE_DIR, ROOT } from './common';
 
 export const log = (s: string) => console.log(`[bench] ${s}`);
@@ -42,4 +44,12 @@ export function prepare(): BenchModelInfo {
   if (f.status !== 0) throw new Error('fixtures failed');
   log('bench model (scripts/bench-model.ts)…');
   return ensureBenchModel();
+}
+
+/** B11's models and engine: the q4 bench model, its GGUF twin (both generated once, seeded) and bench/node_modules. */
+export function prepareQ4(): { model: BenchModelInfo; gguf: GgufInfo; llama: string } {
+  log('q4 bench model (scripts/bench-model.ts --variant q4-2b), its GGUF (scripts/bench-gguf.ts), node-llama-cpp…');
+  const model = ensureBenchModel(undefined, 'q4-2b');
+  const gguf = ensureBenchGguf();
+  return { model, gguf, llama: ensureLlamaDeps(log) };
 }

@@ -30,8 +30,8 @@ run(process.execPath, ['esbuild.mjs']);
 
 const cli = join(root, 'dist', 'cli.js');
 const out = resolve(process.env.LOUPE_DEMO_OUT || join(root, 'tour.html'));
-// The tour's models: the default model for most cells, qwen2-vl-2b for the question across two images.
-const TOUR_MODELS = { 'florence-2-base': 'tiny-florence2', 'qwen2-vl-2b': 'tiny-qwen2vl' };
+// The tour's models: the default model for most cells, qwen2-vl-2b for the question across two images, the icon detector for screens.
+const TOUR_MODELS = { 'florence-2-base': 'tiny-florence2', 'qwen2-vl-2b': 'tiny-qwen2vl', 'omniparser-icon-detect': 'tiny-yolo' };
 
 const listed = spawnSync(process.execPath, [cli, 'models', '--json'], { cwd: root, encoding: 'utf8' });
 if (listed.status !== 0) {

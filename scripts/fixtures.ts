@@ -12,6 +12,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Graph, T } from './onnx-graph';
+import { buildTinyYolo } from './fixtures-yolo';
 
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -538,6 +539,7 @@ export const QWEN_ANSWERS = {
   },
   describe: { parts: ['A tiny fixture image with a bright region.'] as Part[], doc: 'an image, no other trigger' },
   text: { parts: ['Hello from tiny-qwen2vl.'] as Part[], doc: 'no image, no trigger' },
+  tappable: { parts: ['Yes, it is tappable.'] as Part[], doc: 'an image and the word `tappable` (the `@task tappable` question): before the region echo' },
 };
 
 const QWEN_H = 32; // hidden_size (1536 in the 2B model)
@@ -557,6 +559,7 @@ function qwenTokenizer(): Tok & { num0: number; special: Record<string, number> 
   const texts = [
     'You are a helpful assistant.', 'system', 'user', 'assistant', '\n', 'Describe this image.', 'What is in the region?',
     ...QWEN_GROUNDING_WORDS.flatMap((w) => [w, ` ${w}`]),
+    'tappable', ' tappable',
     ...Object.values(QWEN_ANSWERS).flatMap((a) => a.parts.filter((p): p is string => typeof p === 'string').flatMap((p) => p.split(/<\|[a-z_]+\|>/))),
   ];
   addWords(v, texts, QWEN2_SPLIT_JS);
@@ -1255,6 +1258,7 @@ async function buildQwen(dir: string): Promise<string[]> {
     { tokens: [-1], prio: 10, script: S('describe') },
     { tokens: [sp['<|box_start|>']], prio: 40, script: S('refer') },
     ...QWEN_GROUNDING_WORDS.flatMap((w) => [w, ` ${w}`]).map((w) => ({ tokens: [single(w), -1], prio: 30, script: S('ground') })),
+    ...['tappable', ' tappable'].map((w) => ({ tokens: [single(w), -1], prio: 50, script: S('tappable') })),
   ];
   const words = [...new Set(rules.flatMap((r) => r.tokens.filter((x) => x >= 0)))];
   const scripts = compileScripts(
@@ -1357,7 +1361,7 @@ async function buildQwen(dir: string): Promise<string[]> {
     '',
     '| rule | answer | notes |',
     '|---|---|---|',
-    ...(['refer', 'ground', 'describe', 'text'] as const).map((k) => cells(k, `\`${show(QWEN_ANSWERS[k].parts)}\``, QWEN_ANSWERS[k].doc)),
+    ...(['tappable', 'refer', 'ground', 'describe', 'text'] as const).map((k) => cells(k, `\`${show(QWEN_ANSWERS[k].parts)}\``, QWEN_ANSWERS[k].doc)),
     '',
     '## How the image drives the coordinates',
     '',
@@ -1387,10 +1391,12 @@ async function main(): Promise<void> {
   // The graph builder shapes the files too: a change in either script regenerates them.
   const self = readFileSync(fileURLToPath(import.meta.url));
   const builder = readFileSync(join(dirname(fileURLToPath(import.meta.url)), 'onnx-graph.ts'));
-  const stamp = createHash('sha256').update(self).update(builder).digest('hex');
+  const yolo = readFileSync(join(dirname(fileURLToPath(import.meta.url)), 'fixtures-yolo.ts'));
+  const stamp = createHash('sha256').update(self).update(builder).update(yolo).digest('hex');
   const dirs = ['tiny-florence2', 'tiny-qwen2vl', 'tiny-smolvlm'].map((d) => join(OUT, d));
+  const yoloDir = join(OUT, 'tiny-yolo');
   if (process.argv.includes('--if-missing') && existsSync(STAMP) && readFileSync(STAMP, 'utf8').trim() === stamp &&
-    dirs.every((d) => existsSync(join(d, 'onnx', 'decoder_model_merged.onnx')))) {
+    dirs.every((d) => existsSync(join(d, 'onnx', 'decoder_model_merged.onnx'))) && existsSync(join(yoloDir, 'onnx', 'model.onnx'))) {
     return;
   }
   const builders = [buildFlorence, buildQwen, buildSmolvlm];
@@ -1400,8 +1406,11 @@ async function main(): Promise<void> {
     const readme = await builders[i](dirs[i]);
     writeFileSync(join(dirs[i], 'README.md'), readme.join('\n'));
   }
+  rmSync(yoloDir, { recursive: true, force: true });
+  const yoloReadme = buildTinyYolo(yoloDir, VARIANT_SUFFIXES);
+  writeFileSync(join(yoloDir, 'README.md'), yoloReadme.join('\n'));
   writeFileSync(STAMP, stamp + '\n');
-  console.log(`[fixtures] wrote ${dirs.map((d) => d.slice(ROOT.length + 1)).join(', ')}`);
+  console.log(`[fixtures] wrote ${[...dirs, yoloDir].map((d) => d.slice(ROOT.length + 1)).join(', ')}`);
 }
 
 main().catch((err) => {

@@ -19,7 +19,7 @@ mkdirSync(join(G, 'dist'), { recursive: true });
 // 1. Entry points. import.meta.url becomes a file beside the bundle in .gpu/, so ROOT (one folder up) is the repository.
 const banner = "var __loupe_bundle_url = require('node:url').pathToFileURL(require('node:path').join(__dirname, '__bundle__.js')).href;";
 await esbuild.build({
-  entryPoints: { run: 'bench/run.ts', 'bare-worker': 'bench/bare-worker.ts', 'gpu-fixtures': 'scripts/gpu-fixtures.ts' },
+  entryPoints: { run: 'bench/run.ts', 'bare-worker': 'bench/bare-worker.ts', 'gpu-fixtures': 'scripts/gpu-fixtures.ts', b11: 'bench/b11.ts', 'llama-worker': 'bench/llama-worker.ts' },
   absWorkingDir: root,
   outdir: G,
   outExtension: { '.js': '.cjs' },
@@ -49,6 +49,15 @@ const nm = [
 ];
 const tarball = join(G, 'node_modules.tar.xz');
 execFileSync('bash', ['-c', `tar -cf - ${nm.map((p) => `'${p}'`).join(' ')} | xz -T0 -6 > '${tarball}'`], { cwd: root, stdio: 'inherit' });
+
+// 3b. B11's llama.cpp: node-llama-cpp and its dependencies from bench/node_modules (npm ci in bench/ first), with only the
+// Vulkan build of llama.cpp's binaries (the CUDA ones are 540 MB), unpacked into .gpu/node_modules where the bundled
+// llama-worker.cjs resolves it. The q4 model and its GGUF are generated on the GPU machine (seeded, ~2 GB: too big to carry).
+const benchNm = join(root, 'bench', 'node_modules');
+if (existsSync(join(benchNm, 'node-llama-cpp'))) {
+  const llamaTar = join(G, 'bench_node_modules.tar.xz');
+  execFileSync('bash', ['-c', `tar -C '${benchNm}' --exclude='./@node-llama-cpp/linux-x64-cuda*' --exclude='./@node-llama-cpp/linux-arm*' --exclude='./@node-llama-cpp/linux-riscv*' --exclude='./@node-llama-cpp/mac-*' --exclude='./@node-llama-cpp/win-*' --exclude='./node-llama-cpp/llama' -cf - . | xz -T0 -6 > '${llamaTar}'`], { stdio: 'inherit' });
+} else console.warn('[gpu-bundle] bench/node_modules has no node-llama-cpp (run npm ci in bench/): B11 will run without llama.cpp');
 
 // 4. Node itself (about 24 MB as xz); kept between runs.
 const nodeXz = join(G, 'node.xz');

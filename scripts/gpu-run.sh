@@ -2,6 +2,8 @@
 # On a lent GPU machine (no Node.js, no network): unpacks what scripts/gpu-bundle.mjs put in .gpu/, then runs
 #   1. scripts/gpu-fixtures.ts: the fixture models through the model host on the CPU and on $DEVICE (docs/gpu.md),
 #   2. bench/run.ts --gpu-only: B1 and B2 on $DEVICE (writes bench/gpu-results.md),
+#   3. bench/b11.ts --device $DEVICE --llama-gpu vulkan: B11, Loupe vs llama.cpp's GPU build on the q4 bench model (generated
+#      here, seeded, ~1 min on 16 cores) and its GGUF; writes $OUT/bench/b11-gpu.md. Set B11=0 to skip it.
 # and leaves at most 6 files under $OUT: fixtures/{fixtures-gpu.json,fixtures-gpu.md}, bench/{gpu-results.md,gpu-results.json},
 # logs.tar.xz (verbose onnxruntime logs, nvidia-smi samples, environment) and whatever the caller tees there.
 # Also runs here (no GPU): WebGPU then fails cleanly and the results say so.
@@ -65,6 +67,13 @@ say "fixture check exit $?"
 say "B1/B2 on $DEVICE"
 timeout "${BENCH_TIMEOUT:-240}" node "$G/run.cjs" --gpu-only --device "$DEVICE" --out-dir "$OUT/bench"
 say "bench exit $?"
+if [ "${B11:-1}" != 0 ]; then
+  # node-llama-cpp (Vulkan binaries only) next to the bundled worker; the models are generated from their seeds.
+  [ -f "$G/bench_node_modules.tar.xz" ] && { mkdir -p "$G/node_modules" && tar -C "$G/node_modules" -xJf "$G/bench_node_modules.tar.xz"; }
+  say "B11 on $DEVICE with llama.cpp's Vulkan build"
+  timeout "${B11_TIMEOUT:-420}" node "$G/b11.cjs" --device "$DEVICE" --llama-gpu "${LLAMA_GPU:-vulkan}" --quick --out "$OUT/bench/b11-gpu.md" > "$LOGS/b11.log" 2>&1
+  say "B11 exit $? (log in logs.tar.xz: b11.log)"
+fi
 
 [ -n "$SMI" ] && kill "$SMI" 2>/dev/null
 for f in "$OUT"/fixtures/*.log "$OUT"/bench/*.log; do [ -f "$f" ] && mv "$f" "$LOGS/"; done

@@ -4,7 +4,7 @@ import onnxProto from 'onnx-proto';
 const { onnx } = onnxProto;
 
 export type Dim = number | string;
-export const T = { FLOAT: 1, INT64: 7, BOOL: 9 } as const;
+export const T = { FLOAT: 1, UINT8: 2, INT64: 7, BOOL: 9 } as const;
 export const OPSET = 17;
 
 export class Graph {
@@ -13,6 +13,8 @@ export class Graph {
   private inputs: any[] = [];
   private outputs: any[] = [];
   private n = 0;
+  /** Operator domains besides the default one (e.g. com.microsoft for MatMulNBits). */
+  private domains = new Set<string>();
   /** fp32 parameters added as weights (counted for reports). */
   params = 0;
 
@@ -34,12 +36,24 @@ export class Graph {
     this.outputs.push(Graph.valueInfo(name, elemType, dims));
   }
 
+  /** Declares an existing value (made with `op(…, out = name)`) as a graph output, as exporters do: no Identity copy. */
+  declareOutput(name: string, elemType: number, dims: Dim[]): void {
+    this.outputs.push(Graph.valueInfo(name, elemType, dims));
+  }
+
   /** A float32 initializer; `weight` counts it in `params`. */
   f32(data: ArrayLike<number>, dims: number[], name?: string, weight = false): string {
     const n = name ?? this.fresh('cf');
     const arr = data instanceof Float32Array ? data : Float32Array.from(data);
     if (weight) this.params += arr.length;
     this.inits.push({ name: n, dataType: T.FLOAT, dims, rawData: Buffer.from(arr.buffer, arr.byteOffset, arr.byteLength) });
+    return n;
+  }
+
+  /** A uint8 initializer (packed 4-bit weights). */
+  u8(data: Uint8Array, dims: number[], name?: string): string {
+    const n = name ?? this.fresh('cu');
+    this.inits.push({ name: n, dataType: T.UINT8, dims, rawData: Buffer.from(data.buffer, data.byteOffset, data.byteLength) });
     return n;
   }
 
@@ -54,7 +68,7 @@ export class Graph {
     return this.i64([v], []);
   }
 
-  op(type: string, inputs: string[], attrs: Record<string, number | number[] | string> = {}, out?: string): string {
+  op(type: string, inputs: string[], attrs: Record<string, number | number[] | string> = {}, out?: string, domain?: string): string {
     const name = out ?? this.fresh(type.toLowerCase());
     const attribute = Object.entries(attrs).map(([k, v]) => {
       if (Array.isArray(v)) return { name: k, type: 7, ints: v };
@@ -62,7 +76,8 @@ export class Graph {
       if (Number.isInteger(v) && !['alpha', 'beta', 'epsilon'].includes(k)) return { name: k, type: 2, i: v };
       return { name: k, type: 1, f: v };
     });
-    this.nodes.push({ opType: type, input: inputs, output: [name], name: this.fresh(`n_${type}`), attribute });
+    if (domain) this.domains.add(domain);
+    this.nodes.push({ opType: type, input: inputs, output: [name], name: this.fresh(`n_${type}`), attribute, ...(domain ? { domain } : {}) });
     return name;
   }
 
@@ -95,7 +110,7 @@ export class Graph {
       producerName: o.producer,
       producerVersion: '1',
       docString: o.doc,
-      opsetImport: [{ domain: '', version: OPSET }],
+      opsetImport: [{ domain: '', version: OPSET }, ...[...this.domains].map((domain) => ({ domain, version: 1 }))],
       metadataProps: Object.entries(o.meta ?? {}).map(([key, value]) => ({ key, value })),
       graph: { name, node: this.nodes, initializer: this.inits, input: this.inputs, output: this.outputs } as any,
     });

@@ -142,6 +142,31 @@ test('a question about a clip on Florence-2 is refused before any frame is decod
   assert.equal(out.length, 1, 'the error alone: no frame was decoded');
 });
 
+test('side by side on a clip (@model a, b): the frames are sampled once for both models, each run keeps its model; a model that cannot answer fails in its own column', { skip: NO_FFMPEG, timeout: 180_000 }, async () => {
+  const g = await run(`@video spot.mp4\n@set frames=3\n@model ${join(MODELS, 'tiny-florence2')}, smol-mm15\n@task ground\nthe spot`);
+  assert.equal(g.ok, true, g.out.length ? JSON.stringify(resultOf(g.out).runs.map((x) => x.error)) : '');
+  const r = resultOf(g.out);
+  assert.equal(r.images.length, 3);
+  assert.equal(r.videos?.[0]?.frames.length, 3);
+  assert.deepEqual(r.runs.map((x) => [x.modelIndex, x.images]), [[0, [1]], [0, [2]], [0, [3]], [1, [1]], [1, [2]], [1, [3]]]);
+  for (const run of r.runs) assert.equal(run.regions.length, 1, `model ${run.modelIndex}, frame ${run.images[0]}`);
+  const text = new TextDecoder().decode(g.out[0]!.items.find((i) => i.mime === 'text/plain')!.data);
+  assert.match(text, /· Frame at 0:00\.\d\d: the spot$/m);
+  // A question: both models read several frames, so they get the same frames, as many as the smaller budget allows
+  // (tiny-qwen2vl 8192 / 1024 image tokens = 8; tiny-smolvlm 64 a frame would take 24); Florence-2 cannot ask and says so in its column.
+  const q = await run(`@video spot.mp4\n@model ${join(MODELS, 'tiny-smolvlm')}, ${join(MODELS, 'tiny-qwen2vl')}, ${join(MODELS, 'tiny-florence2')}\nWhat moves?`);
+  assert.equal(q.ok, false, 'one model failed');
+  const rq = resultOf(q.out);
+  assert.equal(rq.images.length, 8);
+  const byModel = (m: number) => rq.runs.filter((x) => x.modelIndex === m);
+  assert.deepEqual(byModel(0).map((x) => [x.status, x.images]), [['ok', [1, 2, 3, 4, 5, 6, 7, 8]]]);
+  assert.match(byModel(0)[0]!.answer, /series of eight frames/);
+  assert.deepEqual(byModel(1).map((x) => [x.status, x.images]), [['ok', [1, 2, 3, 4, 5, 6, 7, 8]]]);
+  assert.equal(byModel(2).length, 1);
+  assert.equal(byModel(2)[0]!.status, 'error');
+  assert.match(byModel(2)[0]!.error!, /tiny-florence2 cannot run @task ask/);
+});
+
 test('Qwen2-VL family: a timestamp line before each frame, in the real chat template', async () => {
   const processor = (await AutoProcessor.from_pretrained(join(MODELS, 'tiny-qwen2vl'))) as never;
   const frame = () => new RawImage(new Uint8ClampedArray(56 * 56 * 3).fill(30), 56, 56, 3);

@@ -1,6 +1,6 @@
 // A run's answer text, split at region spans so that text and regions can highlight each other. Text only, never HTML.
 import { el } from './dom';
-import { colorClass, type RegionRef } from './overlay';
+import { refClass, type RegionRef } from './overlay';
 
 export interface Segment {
   start: number;
@@ -37,7 +37,7 @@ export function segments(refs: RegionRef[], length: number): Segment[] {
 /** Renders a run's text into `into`; returns the span elements of each region id. */
 export function renderAnswer(doc: Document, into: HTMLElement, text: string, refs: RegionRef[]): Map<number, HTMLElement[]> {
   const byRegion = new Map<number, HTMLElement[]>();
-  const labelOf = new Map(refs.map((r) => [r.id, r.region.label]));
+  const classOf = new Map(refs.map((r) => [r.id, refClass(r)]));
   const frag = doc.createDocumentFragment();
   for (const s of segments(refs, text.length)) {
     const piece = text.slice(s.start, s.end);
@@ -45,7 +45,7 @@ export function renderAnswer(doc: Document, into: HTMLElement, text: string, ref
       frag.appendChild(doc.createTextNode(piece));
       continue;
     }
-    const span = el(doc, 'span', `loupe-ref ${colorClass(labelOf.get(s.regions[0]!) ?? '')}`, piece);
+    const span = el(doc, 'span', `loupe-ref ${classOf.get(s.regions[0]!) ?? ''}`, piece);
     span.dataset.regions = s.regions.join(' ');
     for (const id of s.regions) {
       const list = byRegion.get(id) ?? [];

@@ -1,8 +1,9 @@
 // The view of a video result: each clip's facts, a timeline marking the sampled frames (and those where regions
 // were found), a keyboard-navigable filmstrip of the frames with their timestamps and regions, and the selected
 // frame large, with zoom and its overlay. Answers keep their timestamps: one per frame for per-frame tasks.
+import { modelColor, PALETTE } from '../src/common/colors';
 import { modelLabel } from '../src/common/labels';
-import { allRegions, type LoupeResult, type ResultImage, type ResultVideo } from '../src/common/result';
+import { allRegions, isSideBySide, resultModels, type LoupeResult, type ResultImage, type ResultVideo, type Run } from '../src/common/result';
 import { clipFacts, formatTime } from '../src/common/video';
 import { renderAnswer } from './answer';
 import { ViewSync } from './compare';
@@ -38,6 +39,7 @@ const CSS = `
 .loupe-time { font: inherit; font-size: 12px; font-variant-numeric: tabular-nums; margin-right: 6px; padding: 0 4px; cursor: pointer;
   color: var(--vscode-textLink-foreground); background: transparent; border: 1px solid transparent; border-radius: 2px; }
 .loupe-time:focus-visible { border-color: var(--vscode-focusBorder); }
+.loupe-run-model { display: inline-flex; align-items: center; gap: 4px; margin-right: 4px; font-weight: 600; }
 `;
 
 function ensureVideoStyle(doc: Document): void {
@@ -61,6 +63,10 @@ export class VideoView {
   readonly root: HTMLElement;
   private readonly doc: Document;
   private readonly clipsBox: HTMLElement;
+  /** Side by side: one toggle per model, in its colour (the legend of the regions' colours). */
+  private readonly legend: HTMLElement;
+  private legendKey = '';
+  private readonly hiddenModels = new Set<number>();
   private readonly largeBox: HTMLElement;
   private readonly answerBox: HTMLElement;
   private readonly statusBox: HTMLElement;
@@ -97,6 +103,10 @@ export class VideoView {
       fit: button(doc, 'Fit', 'Fit the whole frame (0)', () => zoom(0)),
     };
     toolbar.append(...Object.values(this.btn));
+    this.legend = el(doc, 'div', 'loupe-legend');
+    this.legend.setAttribute('role', 'group');
+    this.legend.setAttribute('aria-label', 'Models: show or hide each model’s regions');
+    this.legend.hidden = true;
     this.clipsBox = el(doc, 'div', 'loupe-clips');
     this.largeBox = el(doc, 'div', 'loupe-frame-large');
     this.statusBox = el(doc, 'div', 'loupe-status');
@@ -105,7 +115,7 @@ export class VideoView {
     this.messages = el(doc, 'div', 'loupe-messages');
     this.live = el(doc, 'div', 'loupe-sr');
     this.live.setAttribute('aria-live', 'polite');
-    this.root.append(toolbar, this.clipsBox, this.largeBox, this.statusBox, this.answerBox, this.messages, this.live);
+    this.root.append(toolbar, this.legend, this.clipsBox, this.largeBox, this.statusBox, this.answerBox, this.messages, this.live);
     this.root.classList.toggle('hide-overlay', !s.overlay);
     this.root.classList.toggle('hide-labels', !s.labels);
     this.root.addEventListener('pointerover', (e) => this.spanIds(e.target).forEach((id) => this.hot(id, true)));
@@ -122,17 +132,25 @@ export class VideoView {
       this.images.set(img.index, img.display?.data === '' && known?.display ? { ...img, display: known.display } : img);
     }
     this.refsOf = new Map();
-    for (const { id, region } of allRegions(r)) this.refsOf.set(region.image, [...(this.refsOf.get(region.image) ?? []), { id, region }]);
+    // Side by side, each region is drawn in its model's colour (overlay refClass).
+    const side = isSideBySide(r);
+    for (const { id, region, run } of allRegions(r)) {
+      const model = side ? r.runs[run]?.modelIndex : undefined;
+      this.refsOf.set(region.image, [...(this.refsOf.get(region.image) ?? []), { id, region, ...(model !== undefined ? { model } : {}) }]);
+    }
+    this.updateLegend(r, side);
     this.renderClips(r);
     const frames = r.images.filter((i) => i.time !== undefined && !i.error && this.images.get(i.index)?.display?.data);
     if (this.selected === undefined || !frames.some((f) => f.index === this.selected)) this.selected = frames[0]?.index;
     this.showLarge();
     this.renderAnswers(r);
     const models = [...new Set(r.runs.map((x) => modelLabel(x.model)).filter(Boolean))];
-    this.statusBox.textContent = [r.status === 'running' ? 'Generating…' : '', models.length ? `Model: ${models.join(', ')}` : ''].filter(Boolean).join(' · ');
+    this.statusBox.textContent = [r.status === 'running' ? 'Generating…' : '', models.length ? `${models.length > 1 ? 'Models' : 'Model'}: ${models.join(', ')}` : ''].filter(Boolean).join(' · ');
     const messages = [...(r.notes ?? []).map((n) => el(this.doc, 'div', 'loupe-note', n)), ...[...r.warnings, ...r.runs.flatMap((x) => x.warnings)].map((w) => el(this.doc, 'div', 'loupe-warning', `⚠ ${w}`))];
     for (const img of r.images) if (img.error) messages.push(el(this.doc, 'div', 'loupe-error', `${img.source}: ${img.error}`));
     if (r.error) messages.push(el(this.doc, 'div', 'loupe-error', r.error));
+    // Side by side, a model that failed says so under its name; the others' answers stand.
+    else if (side) for (const e of new Set(r.runs.flatMap((x) => (x.error ? [`${this.modelName(x)}: ${x.error}`] : [])))) messages.push(el(this.doc, 'div', 'loupe-error', e));
     this.messages.replaceChildren(...messages);
     const hasRegions = this.refsOf.size > 0;
     this.btn.overlay.hidden = this.btn.labels.hidden = !hasRegions;
@@ -325,24 +343,42 @@ export class VideoView {
     this.figure.describe(img, 1, refs);
     this.figure.viewport.setAttribute('aria-label', `Frame ${img.index} at ${formatTime(img.time ?? 0)}. Plus and minus zoom, 0 fits, arrows pan.`);
     this.figure.setRegions(refs);
-    // The frame's own answer (per-frame tasks), with its words linked to its regions.
-    const k = this.result?.runs.findIndex((x) => x.images.length === 1 && x.images[0] === img.index) ?? -1;
-    const run = k >= 0 && (this.result?.runs.length ?? 0) > 1 ? this.result!.runs[k] : undefined;
-    this.figure.answer.hidden = !run?.answer;
+    // The frame's own answer (per-frame tasks), with its words linked to its regions; side by side, each model's.
+    const r = this.result;
+    const runs = r && r.runs.length > 1 ? r.runs.map((run, k) => ({ run, k })).filter(({ run }) => run.answer && run.images.length === 1 && run.images[0] === img.index) : [];
+    this.figure.answer.hidden = runs.length === 0;
     this.spansOf = new Map();
-    if (run?.answer) {
+    if (runs.length) {
       this.figure.answer.setAttribute('aria-label', `Answer for the frame at ${formatTime(img.time ?? 0)}`);
-      this.spansOf = renderAnswer(this.doc, this.figure.answer, run.answer, refs);
+      const side = isSideBySide(r!);
+      if (!side) this.spansOf = renderAnswer(this.doc, this.figure.answer, runs[0]!.run.answer, refs);
+      else {
+        const all = allRegions(r!);
+        const blocks = runs.map(({ run, k }) => {
+          const block = el(this.doc, 'div', 'loupe-run-answer');
+          block.dataset.model = String(run.modelIndex ?? 0);
+          const text = el(this.doc, 'span', 'loupe-run-text');
+          const mine = new Set(all.filter((x) => x.run === k).map((x) => x.id));
+          renderAnswer(this.doc, text, run.answer, refs.filter((x) => mine.has(x.id))).forEach((list, id) => this.spansOf.set(id, [...(this.spansOf.get(id) ?? []), ...list]));
+          block.append(this.modelTag(run), text);
+          return block;
+        });
+        this.figure.answer.replaceChildren(...blocks);
+      }
     }
   }
 
   private renderAnswers(r: LoupeResult): void {
-    const perFrame = r.runs.length > 1 && r.runs.every((x) => x.images.length === 1);
+    const side = isSideBySide(r);
+    // Side by side, a model that failed before its first frame has one run over every frame: its error is in the messages.
+    const runs = side ? r.runs.filter((x) => !(x.error && x.images.length > 1 && !x.answer)) : r.runs;
+    const perFrame = runs.length > 1 && runs.every((x) => x.images.length === 1);
     const nodes: HTMLElement[] = [];
     if (perFrame) {
-      // One answer per frame, each after its time (a button that shows the frame).
+      // One answer per frame, each after its time (a button that shows the frame); side by side, the frame's answers by model.
       const list = el(this.doc, 'ol', 'loupe-frame-answers');
-      for (const run of r.runs) {
+      const ordered = side ? [...runs].sort((a, b) => a.images[0]! - b.images[0]! || (a.modelIndex ?? 0) - (b.modelIndex ?? 0)) : runs;
+      for (const run of ordered) {
         const index = run.images[0]!;
         const img = r.images[index - 1];
         const li = el(this.doc, 'li');
@@ -351,21 +387,67 @@ export class VideoView {
         at.type = 'button';
         at.title = `Show the frame at ${formatTime(img?.time ?? 0)}`;
         at.addEventListener('click', () => this.select(index, 'large'));
-        li.append(at, this.doc.createTextNode(run.error ? `⚠ ${run.error}` : run.answer));
+        li.append(at);
+        if (side) li.append(this.modelTag(run));
+        li.append(this.doc.createTextNode(run.error ? `⚠ ${run.error}` : run.answer));
         list.append(li);
       }
       nodes.push(list);
     } else {
-      for (const run of r.runs) {
+      for (const run of runs) {
         if (!run.answer) continue;
         const block = el(this.doc, 'div', 'loupe-run-answer');
-        renderAnswer(this.doc, block, run.answer, []);
+        if (side) {
+          block.dataset.model = String(run.modelIndex ?? 0);
+          const text = el(this.doc, 'span', 'loupe-run-text');
+          renderAnswer(this.doc, text, run.answer, []);
+          block.append(this.modelTag(run), text);
+        } else renderAnswer(this.doc, block, run.answer, []);
         nodes.push(block);
       }
     }
     this.answerBox.hidden = nodes.length === 0;
     this.answerBox.replaceChildren(...nodes);
     this.markCurrent();
+  }
+
+  /** Side by side: a run's model, by name. */
+  private modelName(run: Run): string {
+    return modelLabel(run.model) || `Model ${(run.modelIndex ?? 0) + 1}`;
+  }
+
+  /** Side by side: the model's swatch and name before its answer. */
+  private modelTag(run: Run): HTMLElement {
+    const tag = el(this.doc, 'span', 'loupe-run-model');
+    tag.append(el(this.doc, 'span', `loupe-swatch loupe-c${PALETTE.indexOf(modelColor(run.modelIndex ?? 0))}`), this.doc.createTextNode(`${this.modelName(run)}: `));
+    return tag;
+  }
+
+  /** Side by side: one toggle per model, coloured as its regions; pressing it hides or shows that model's regions. */
+  private updateLegend(r: LoupeResult, side: boolean): void {
+    const models = side ? resultModels(r) : [];
+    const key = JSON.stringify(models.map((m) => modelLabel(m)));
+    if (key === this.legendKey) return;
+    this.legendKey = key;
+    this.legend.hidden = models.length === 0;
+    this.legend.replaceChildren(
+      ...models.map((m, i) => {
+        const b = button(this.doc, '', `Show ${modelLabel(m)}’s regions`, () => this.toggleModel(i, b), !this.hiddenModels.has(i));
+        b.classList.add('loupe-legend-item');
+        b.dataset.model = String(i);
+        b.append(el(this.doc, 'span', `loupe-swatch loupe-c${PALETTE.indexOf(modelColor(i))}`), this.doc.createTextNode(modelLabel(m)));
+        return b;
+      }),
+    );
+  }
+
+  private toggleModel(i: number, b: HTMLButtonElement): void {
+    const hide = !this.hiddenModels.has(i);
+    if (hide) this.hiddenModels.add(i);
+    else this.hiddenModels.delete(i);
+    setPressed(b, !hide);
+    this.root.classList.toggle(`hide-m${i}`, hide);
+    this.announce(`${hide ? 'Hid' : 'Showing'} the regions of ${b.textContent}.`);
   }
 
   private spanIds(t: EventTarget | null): number[] {

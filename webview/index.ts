@@ -4,6 +4,7 @@ import type { ActivationFunction, OutputItem, RendererContext } from 'vscode-not
 import { readResult, type LoupeResult } from '../src/common/result';
 import type { RendererMessage } from '../src/common/renderer-messages';
 import { el } from './dom';
+import { BatchView } from './batch';
 import { ensureStyle } from './styles';
 import { ResultView, type Settings, type ViewDeps } from './view';
 import { VideoView } from './filmstrip';
@@ -20,6 +21,7 @@ interface View {
 const VIEWS: Record<LoupeResult['kind'], (doc: Document, deps: ViewDeps) => View> = {
   images: (doc, deps) => new ResultView(doc, deps),
   prompt: (doc, deps) => new ResultView(doc, deps),
+  batch: (doc, deps) => new BatchView(doc, deps),
   video: (doc, deps) => new VideoView(doc, deps),
 };
 
@@ -29,6 +31,12 @@ export const activate: ActivationFunction<Partial<Settings>> = (ctx: RendererCon
   const saveSettings = (patch: Partial<Settings>) => ctx.setState({ ...settings(), ...patch });
   // requiresMessaging is "optional": without a channel, draw to ask is off and copy uses the clipboard API.
   const post = ctx.postMessage ? (m: RendererMessage) => ctx.postMessage!(m) : undefined;
+  const onMessage = ctx.onDidReceiveMessage
+    ? (listener: (m: unknown) => void) => {
+        const d = ctx.onDidReceiveMessage!(listener);
+        return () => d.dispose();
+      }
+    : undefined;
   const release = (id: string) => {
     views.get(id)?.view.dispose();
     views.delete(id);
@@ -55,7 +63,7 @@ export const activate: ActivationFunction<Partial<Settings>> = (ctx: RendererCon
       const kind: LoupeResult['kind'] = value.videos?.length ? 'video' : value.kind;
       if (entry?.kind !== kind) {
         release(item.id);
-        entry = { kind, view: VIEWS[kind](doc, { outputId: item.id, settings, saveSettings, post }) };
+        entry = { kind, view: VIEWS[kind](doc, { outputId: item.id, settings, saveSettings, post, ...(onMessage ? { onMessage } : {}) }) };
         views.set(item.id, entry);
       }
       const view = entry.view;

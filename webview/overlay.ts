@@ -1,14 +1,17 @@
 // One image's regions as an SVG layer in original-image pixels (viewBox = natural size), plus HTML label chips.
 // Because the SVG and the chips are sized to the image, zoom and pan move them with it for free.
-import { labelColor, PALETTE } from '../src/common/colors';
+import { labelColor, modelColor, PALETTE } from '../src/common/colors';
 import { coordsText, regionBounds, regionInImage, regionName, regionShape } from '../src/common/regions';
 import type { Region } from '../src/common/result';
 import { el, svgEl } from './dom';
+import { tappableClass } from './elements';
 
 export interface RegionRef {
   /** Index into the result's regions: stable while a result streams (regions are only appended). */
   id: number;
   region: Region;
+  /** Side by side: the model (0-based) whose run found it; it is drawn in that model's colour and toggled with it. */
+  model?: number;
 }
 
 /** Reading order: top to bottom, then left to right. Containers come before what they contain, so nested
@@ -29,6 +32,11 @@ export function colorClass(label: string): string {
   return `loupe-c${PALETTE.indexOf(labelColor(label))}`;
 }
 
+/** A region's classes: its model's colour and toggle class side by side, else its label's colour. */
+export function refClass(ref: RegionRef): string {
+  return ref.model !== undefined ? `loupe-c${PALETTE.indexOf(modelColor(ref.model))} loupe-m${ref.model}` : colorClass(ref.region.label);
+}
+
 export interface Overlay {
   svg: SVGSVGElement;
   chips: HTMLElement;
@@ -38,9 +46,11 @@ export interface Overlay {
   chip(id: number): HTMLElement | undefined;
 }
 
-function buildChip(doc: Document, r: Region, id: number, width: number, height: number): HTMLElement {
+function buildChip(doc: Document, r: Region, id: number, width: number, height: number, cls: string): HTMLElement {
   const [x1, y1] = regionBounds(r);
-  const chip = el(doc, 'div', `loupe-chip ${colorClass(r.label)}`, r.label);
+  const chip = el(doc, 'div', `loupe-chip ${cls}`, r.label);
+  const badge = tappableClass(r);
+  if (badge) chip.classList.add(badge);
   chip.dataset.region = String(id);
   chip.style.left = `${(x1 / width) * 100}%`;
   // Above the region's top-left corner, or just inside it when there is no room above.
@@ -66,7 +76,7 @@ export function buildOverlay(doc: Document, refs: RegionRef[], width: number, he
   chips.setAttribute('aria-hidden', 'true');
   const shapes = new Map<number, SVGElement>();
   const chipOf = new Map<number, HTMLElement>();
-  const byId = new Map<number, Region>();
+  const byId = new Map<number, { r: Region; cls: string }>();
   const ordered = readingOrder(refs);
   const lazy = ordered.length > MANY_LABELS;
   ordered.forEach((ref, n) => {
@@ -74,25 +84,26 @@ export function buildOverlay(doc: Document, refs: RegionRef[], width: number, he
     const r = regionInImage(ref.region, width, height);
     const shape = r && shapeOf(doc, r);
     if (!shape) return;
-    shape.setAttribute('class', `${shape.getAttribute('class') ?? ''} loupe-region ${colorClass(r.label)}`.trim());
+    const cls = refClass(ref);
+    shape.setAttribute('class', `${shape.getAttribute('class') ?? ''} loupe-region ${cls}`.trim());
     shape.dataset.region = String(ref.id);
     shape.setAttribute('tabindex', '0');
     shape.setAttribute('role', 'button');
     shape.setAttribute('aria-label', `Region ${n + 1} of ${ordered.length} on image ${imageIndex}: ${regionName(r)}, ${r.kind} ${coordsText(r)}`);
     svg.appendChild(shape);
     shapes.set(ref.id, shape);
-    byId.set(ref.id, r);
+    byId.set(ref.id, { r, cls });
     if (r.label && !lazy) {
-      const chip = buildChip(doc, r, ref.id, width, height);
+      const chip = buildChip(doc, r, ref.id, width, height, cls);
       chips.appendChild(chip);
       chipOf.set(ref.id, chip);
     }
   });
   const chip = (id: number) => {
     let c = chipOf.get(id);
-    const r = byId.get(id);
-    if (!c && r?.label) {
-      c = buildChip(doc, r, id, width, height);
+    const b = byId.get(id);
+    if (!c && b?.r.label) {
+      c = buildChip(doc, b.r, id, width, height, b.cls);
       chips.appendChild(c);
       chipOf.set(id, c);
     }

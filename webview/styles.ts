@@ -1,13 +1,18 @@
 // The renderer's CSS: plain elements themed with VS Code's --vscode-* variables (light, dark and high contrast).
 // Injected once per document (all outputs share one iframe); every selector is under a loupe- class.
-import { PALETTE } from '../src/common/colors';
+import { MODEL_PALETTE, PALETTE } from '../src/common/colors';
 import { textOn } from './dom';
 
 export const STYLE_ID = 'loupe-renderer-style';
 
 // One class per palette colour for regions, chips and answer underlines (shared styles, no inline colours).
 const PALETTE_CSS = PALETTE.map(
-  (c, i) => `.loupe-c${i}.loupe-region { color: ${c}; } .loupe-c${i}.loupe-chip { background: ${c}; color: ${textOn(c)}; } .loupe-c${i}.loupe-ref { border-bottom-color: ${c}; }`,
+  (c, i) => `.loupe-c${i}.loupe-region { color: ${c}; } .loupe-c${i}.loupe-chip { background: ${c}; color: ${textOn(c)}; } .loupe-c${i}.loupe-ref { border-bottom-color: ${c}; } .loupe-c${i}.loupe-swatch { background: ${c}; }`,
+).join('\n');
+
+// Side by side: a model the user toggled off hides its regions and chips, and its column and element rows fade.
+const MODEL_CSS = MODEL_PALETTE.map(
+  (_, i) => `.loupe-result.hide-m${i} .loupe-m${i}.loupe-region, .loupe-result.hide-m${i} .loupe-m${i}.loupe-chip { display: none; } .loupe-result.hide-m${i} .loupe-column[data-model="${i}"], .loupe-result.hide-m${i} tr.loupe-m${i} { opacity: 0.6; }`,
 ).join('\n');
 
 export const CSS = `
@@ -56,6 +61,33 @@ export const CSS = `
 .loupe-ref { border-bottom: 2px solid; }
 .loupe-ref.is-hot { background: var(--vscode-editor-findMatchHighlightBackground, rgba(234, 92, 0, 0.33));
   outline: 1px solid var(--vscode-editor-findMatchHighlightBorder, transparent); }
+.loupe-legend { display: flex; flex-wrap: wrap; gap: 4px; margin: 0 0 6px; }
+.loupe-legend[hidden] { display: none; }
+.loupe-legend-item { display: inline-flex; align-items: center; gap: 6px; }
+/* Legend toggles keep the plain button look: a swatch on a primary-blue button would vanish. */
+.loupe-legend-item[aria-pressed="true"] { color: var(--vscode-button-secondaryForeground, var(--vscode-foreground)); background: var(--vscode-button-secondaryBackground, transparent); }
+.loupe-legend-item[aria-pressed="false"] { text-decoration: line-through; opacity: 0.7; }
+.loupe-swatch { display: inline-block; width: 10px; height: 10px; border-radius: 2px; flex: none; }
+.loupe-columns { display: grid; grid-template-columns: repeat(var(--loupe-cols), minmax(0, 1fr)); gap: 12px; white-space: normal; }
+.loupe-columns[hidden] { display: none; }
+.loupe-column { min-width: 0; border-top: 1px solid var(--vscode-widget-border, var(--vscode-contrastBorder, transparent)); padding-top: 6px; }
+.loupe-column-head { display: flex; align-items: baseline; gap: 6px; }
+.loupe-column-head strong { min-width: 0; overflow-wrap: anywhere; }
+.loupe-column-stats { flex: none; }
+.loupe-column-stats, .loupe-column-sub { font-size: 12px; color: var(--vscode-descriptionForeground); }
+.loupe-column-sub { margin-top: 6px; }
+.loupe-batch-status { margin: 0 0 4px; }
+.loupe-batch-bar { width: 100%; height: 6px; margin: 0 0 6px; accent-color: var(--vscode-progressBar-background); }
+.loupe-batch-bar[hidden], .loupe-batch-scores[hidden], .loupe-batch-pager[hidden], .loupe-batch-table[hidden] { display: none; }
+.loupe-batch-table, .loupe-batch-score { border-collapse: collapse; width: 100%; font-size: 12px; margin: 6px 0; }
+.loupe-batch-table th, .loupe-batch-table td, .loupe-batch-score th, .loupe-batch-score td { text-align: left; vertical-align: top; padding: 3px 6px;
+  border-bottom: 1px solid var(--vscode-widget-border, var(--vscode-contrastBorder, transparent)); }
+.loupe-batch-score caption { text-align: left; color: var(--vscode-descriptionForeground); padding: 2px 0; }
+.loupe-batch-thumb { width: 64px; }
+.loupe-batch-thumb img { display: block; max-width: 64px; max-height: 64px; image-orientation: none; }
+.loupe-batch-answer { white-space: pre-wrap; overflow-wrap: anywhere; max-width: 60ch; }
+.loupe-batch-table tr[data-status="error"] td { color: var(--vscode-errorForeground); }
+.loupe-batch-pager { display: flex; gap: 8px; align-items: center; font-size: 12px; }
 .loupe-status { font-size: 12px; color: var(--vscode-descriptionForeground); }
 .loupe-status:empty { display: none; }
 .loupe-error { color: var(--vscode-errorForeground); white-space: pre-wrap; }
@@ -65,7 +97,25 @@ export const CSS = `
 .vscode-high-contrast .loupe-region, .vscode-high-contrast-light .loupe-region { stroke-width: 3; }
 .vscode-high-contrast .loupe-chip, .vscode-high-contrast-light .loupe-chip { border: 1px solid var(--vscode-contrastBorder); }
 .vscode-high-contrast .loupe-ref.is-hot, .vscode-high-contrast-light .loupe-ref.is-hot { outline: 1px dotted var(--vscode-contrastActiveBorder); }
+/* Screens: the element table (synced with the overlay), tappable badges, point markers with a ring. */
+.loupe-elements { margin: 8px 0; max-height: 24em; overflow: auto; }
+.loupe-elements-table { border-collapse: collapse; font-size: 12px; width: 100%; }
+.loupe-elements-table th { text-align: left; font-weight: 600; color: var(--vscode-descriptionForeground); position: sticky; top: 0; background: var(--vscode-editor-background); }
+.loupe-elements-table th, .loupe-elements-table td { padding: 1px 8px; border-bottom: 1px solid var(--vscode-widget-border, transparent); }
+.loupe-elements.one-image .loupe-el-image, .loupe-elements.one-image th:last-child { display: none; }
+.loupe-elements-table tr { cursor: pointer; border-left: 3px solid transparent; }
+.loupe-elements-table tr.is-hot { background: var(--vscode-list-hoverBackground, rgba(128, 128, 128, 0.15)); }
+.loupe-elements-table tr[aria-selected="true"] { background: var(--vscode-list-activeSelectionBackground, rgba(0, 120, 212, 0.3)); color: var(--vscode-list-activeSelectionForeground, inherit); }
+.loupe-elements-table tr:focus-visible { outline: 1px solid var(--vscode-focusBorder); outline-offset: -1px; }
+.loupe-elements-table td { text-align: left; }
+.loupe-el-n .loupe-swatch { margin-right: 6px; }
+.loupe-el-box, .loupe-el-n { font-family: var(--vscode-editor-font-family, monospace); white-space: nowrap; }
+.loupe-chip.is-tappable::before { content: "✓ "; }
+.loupe-chip.is-not-tappable::before { content: "✗ "; }
+.loupe-chip.is-tappable, .loupe-chip.is-not-tappable { font-weight: 600; border-radius: 8px; padding: 0 6px; }
+.loupe-region.loupe-point { stroke-width: 11; }
 ${PALETTE_CSS}
+${MODEL_CSS}
 @media (forced-colors: active) { .loupe-region { stroke: Highlight; } .loupe-chip { forced-color-adjust: none; } }
 `;
 

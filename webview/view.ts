@@ -2,12 +2,14 @@
 // Built once per output id and updated in place while the result streams.
 import { modelLabel } from '../src/common/labels';
 import { coordsText } from '../src/common/regions';
-import { allRegions, type LoupeResult, type Region } from '../src/common/result';
+import { PALETTE, modelColor } from '../src/common/colors';
+import { allRegions, isSideBySide, resultModels, type LoupeResult, type Region, type Run } from '../src/common/result';
 import type { AskAboutRegionMessage, RendererMessage } from '../src/common/renderer-messages';
 import { renderAnswer } from './answer';
 import { applyLayout, ViewSync, type Layout } from './compare';
 import { button, el, setPressed } from './dom';
 import { ImageFigure } from './figure';
+import { ElementTable } from './elements';
 import type { RegionRef } from './overlay';
 import { IDENTITY, ZOOM_STEP, zoomAt, type View } from './viewport';
 
@@ -24,6 +26,8 @@ export interface ViewDeps {
   saveSettings(patch: Partial<Settings>): void;
   /** Undefined when the renderer has no messaging: draw to ask is then off, copy falls back to the clipboard API. */
   post: ((m: RendererMessage) => void) | undefined;
+  /** Messages from the extension (the batch pager's rows); returns the unsubscribe. */
+  onMessage?(listener: (m: unknown) => void): () => void;
 }
 
 export class ResultView {
@@ -32,6 +36,11 @@ export class ResultView {
   private readonly imagesBox: HTMLElement;
   private readonly answerBox: HTMLElement;
   private readonly statusBox: HTMLElement;
+  /** Side by side: one toggle per model, in its colour (also the legend of the regions' colours). */
+  private readonly legend: HTMLElement;
+  private legendKey = '';
+  /** Models whose regions the user hid (side by side), for this output. */
+  private readonly hiddenModels = new Set<number>();
   private readonly messages: HTMLElement;
   private readonly live: HTMLElement;
   private readonly sync = new ViewSync();
@@ -43,6 +52,8 @@ export class ResultView {
   private regions: Region[] = [];
   private answerKey = '';
   private selected: number | undefined;
+  /** UI elements and detector boxes as a table synced with the overlay (webview/elements.ts). */
+  private readonly elements: ElementTable;
   private drawOn = false;
   private readonly btn: Record<'overlay' | 'labels' | 'layout' | 'zoomIn' | 'zoomOut' | 'fit' | 'draw' | 'copy' | 'ask', HTMLButtonElement>;
 
@@ -71,12 +82,17 @@ export class ResultView {
     toolbar.append(...Object.values(this.btn));
     this.imagesBox = el(doc, 'div', 'loupe-images');
     this.statusBox = el(doc, 'div', 'loupe-status');
+    this.legend = el(doc, 'div', 'loupe-legend');
+    this.legend.setAttribute('role', 'group');
+    this.legend.setAttribute('aria-label', 'Models: show or hide each model’s regions');
+    this.legend.hidden = true;
     this.answerBox = el(doc, 'div', 'loupe-answer');
     this.answerBox.setAttribute('aria-label', 'Answer');
     this.messages = el(doc, 'div', 'loupe-messages');
     this.live = el(doc, 'div', 'loupe-sr');
     this.live.setAttribute('aria-live', 'polite');
-    this.root.append(toolbar, this.imagesBox, this.statusBox, this.answerBox, this.messages, this.live);
+    this.elements = new ElementTable(doc, { hot: (id, on) => (on || id !== this.selected) && this.hot(id, on), select: (id) => this.focusRegion(id) });
+    this.root.append(toolbar, this.legend, this.imagesBox, this.statusBox, this.answerBox, this.elements.root, this.messages, this.live);
     this.root.classList.toggle('hide-overlay', !s.overlay);
     this.root.classList.toggle('hide-labels', !s.labels);
     this.wire();
@@ -97,10 +113,17 @@ export class ResultView {
     // Which model answered: the cell may have named none (a default ran), and the status bar shows only the last.
     const models = [...new Set(r.runs.map((x) => modelLabel(x.model)).filter(Boolean))];
     this.statusBox.textContent = [r.status === 'running' ? 'Generating…' : '', models.length ? `${models.length > 1 ? 'Models' : 'Model'}: ${models.join(', ')}` : ''].filter(Boolean).join(' · ');
+    const side = isSideBySide(r);
+    this.updateLegend(r, side);
     this.updateImages(r);
-    this.updateAnswer(r);
-    const messages = [...(r.notes ?? []).map((n) => el(this.doc, 'div', 'loupe-note', n)), ...[...r.warnings, ...r.runs.flatMap((x) => x.warnings)].map((w) => el(this.doc, 'div', 'loupe-warning', `⚠ ${w}`))];
+    if (side) this.updateColumns(r);
+    else this.updateAnswer(r);
+    this.elements.update(this.elementRefs(r), r.images.length > 1, side ? this.modelNames(r) : undefined);
+    // Side by side, each column shows its model's warnings and error; the rest belong to the cell.
+    const warnings = side ? r.warnings : [...r.warnings, ...r.runs.flatMap((x) => x.warnings)];
+    const messages = [...(r.notes ?? []).map((n) => el(this.doc, 'div', 'loupe-note', n)), ...[...new Set(warnings)].map((w) => el(this.doc, 'div', 'loupe-warning', `⚠ ${w}`))];
     if (r.error) messages.push(el(this.doc, 'div', 'loupe-error', r.error));
+    else if (!side) for (const run of r.runs) if (run.error) messages.push(el(this.doc, 'div', 'loupe-error', run.error));
     this.messages.replaceChildren(...messages);
     const hasRegions = this.regions.length > 0;
     const hasImages = this.figures.size > 0;
@@ -125,9 +148,10 @@ export class ResultView {
     this.refsOf = new Map();
     const all = allRegions(r);
     this.regions = all.map((x) => x.region);
-    for (const { id, region } of all) {
+    for (const { id, region, run } of all) {
       const list = this.refsOf.get(region.image) ?? [];
-      list.push({ id, region });
+      const model = r.runs[run]?.modelIndex;
+      list.push({ id, region, ...(model !== undefined ? { model } : {}) });
       this.refsOf.set(region.image, list);
     }
     this.figureOf.clear();
@@ -179,6 +203,7 @@ export class ResultView {
     const add = (m: Map<number, HTMLElement[]>) => m.forEach((list, id) => this.spansOf.set(id, [...(this.spansOf.get(id) ?? []), ...list]));
     const refs = allRegions(r);
     const refsOfRun = (k: number) => refs.filter((x) => x.run === k);
+    this.answerBox.classList.remove('loupe-columns');
     // One run per image (fan-out): each image shows its own answer under it.
     const perImage = r.runs.length > 1 && r.runs.every((x) => x.images.length === 1) && new Set(r.runs.map((x) => x.images[0])).size === r.runs.length;
     for (const [index, fig] of this.figures) {
@@ -203,6 +228,79 @@ export class ResultView {
     this.answerBox.replaceChildren(...blocks);
   }
 
+  /** Side by side: one toggle per model, coloured as its regions; pressing it hides or shows that model's regions. */
+  private updateLegend(r: LoupeResult, side: boolean): void {
+    const models = side ? resultModels(r) : [];
+    const key = JSON.stringify(models.map((m) => modelLabel(m)));
+    if (key === this.legendKey) return;
+    this.legendKey = key;
+    this.legend.hidden = models.length === 0;
+    this.legend.replaceChildren(
+      ...models.map((m, i) => {
+        const b = button(this.doc, '', `Show ${modelLabel(m)}’s regions`, () => this.toggleModel(i, b), !this.hiddenModels.has(i));
+        b.classList.add('loupe-legend-item');
+        b.dataset.model = String(i);
+        b.append(el(this.doc, 'span', `loupe-swatch loupe-c${PALETTE.indexOf(modelColor(i))}`), this.doc.createTextNode(modelLabel(m)));
+        return b;
+      }),
+    );
+  }
+
+  private toggleModel(i: number, b: HTMLButtonElement): void {
+    const hide = !this.hiddenModels.has(i);
+    if (hide) this.hiddenModels.add(i);
+    else this.hiddenModels.delete(i);
+    setPressed(b, !hide);
+    this.root.classList.toggle(`hide-m${i}`, hide);
+    this.announce(`${hide ? 'Hid' : 'Showing'} the regions of ${b.textContent}.`);
+  }
+
+  /**
+   * Side by side: one column per model over the same images, each with its model's name and figures, its answers
+   * (one per image when the model reads one image at a time), its warnings and its error.
+   */
+  private updateColumns(r: LoupeResult): void {
+    const key = JSON.stringify(r.runs.map((x) => [x.modelIndex, x.status, x.answer, x.error, x.warnings, x.stats.totalMs, x.regions.map((g) => (g.span ? g.span.join(',') + g.label : ''))]));
+    if (key === this.answerKey) return;
+    this.answerKey = key;
+    this.spansOf.clear();
+    for (const fig of this.figures.values()) {
+      fig.answer.hidden = true;
+      fig.answer.replaceChildren();
+    }
+    const refs = allRegions(r);
+    const byModel = new Map<number, { run: Run; k: number }[]>();
+    r.runs.forEach((run, k) => byModel.set(run.modelIndex ?? 0, [...(byModel.get(run.modelIndex ?? 0) ?? []), { run, k }]));
+    const columns = [...byModel.entries()].sort((a, b) => a[0] - b[0]).map(([m, runs]) => {
+      const col = el(this.doc, 'section', 'loupe-column');
+      col.dataset.model = String(m);
+      const model = runs.find((x) => x.run.model)?.run.model;
+      const name = modelLabel(model) || `Model ${m + 1}`;
+      col.setAttribute('aria-label', `Answer of ${name}`);
+      const status = runs.some((x) => x.run.status === 'running') ? 'generating…' : runs.some((x) => x.run.status === 'error') ? 'failed' : columnStats(runs.map((x) => x.run));
+      const head = el(this.doc, 'div', 'loupe-column-head');
+      head.append(el(this.doc, 'span', `loupe-swatch loupe-c${PALETTE.indexOf(modelColor(m))}`), el(this.doc, 'strong', undefined, name), el(this.doc, 'span', 'loupe-column-stats', status));
+      col.appendChild(head);
+      for (const { run, k } of runs) {
+        if (runs.length > 1) col.appendChild(el(this.doc, 'div', 'loupe-column-sub', `Image ${run.images.join(', ')}`));
+        if (run.answer) {
+          const block = el(this.doc, 'div', 'loupe-answer loupe-run-answer');
+          block.dataset.run = String(k);
+          const mine = refs.filter((x) => x.run === k).map(({ id, region }) => ({ id, region, model: m }));
+          renderAnswer(this.doc, block, run.answer, mine).forEach((list, id) => this.spansOf.set(id, [...(this.spansOf.get(id) ?? []), ...list]));
+          col.appendChild(block);
+        }
+        for (const w of run.warnings) col.appendChild(el(this.doc, 'div', 'loupe-warning', `⚠ ${w}`));
+        if (run.error) col.appendChild(el(this.doc, 'div', 'loupe-error', run.error));
+      }
+      return col;
+    });
+    this.answerBox.classList.add('loupe-columns');
+    this.answerBox.style.setProperty('--loupe-cols', String(Math.max(1, columns.length)));
+    this.answerBox.hidden = columns.length === 0;
+    this.answerBox.replaceChildren(...columns);
+  }
+
   private figureHost() {
     return {
       outputId: this.deps.outputId,
@@ -224,6 +322,7 @@ export class ResultView {
     fig?.shape(id)?.classList.toggle('is-hot', on);
     fig?.chip(id)?.classList.toggle('is-hot', on);
     for (const s of this.spansOf.get(id) ?? []) s.classList.toggle('is-hot', on);
+    this.elements.setHot(id, on);
   }
 
   private select(id: number | undefined): void {
@@ -237,6 +336,7 @@ export class ResultView {
       this.hot(id, true);
     }
     this.btn.copy.disabled = this.btn.ask.disabled = id === undefined;
+    this.elements.setSelected(id);
   }
 
   private toggle(key: 'overlay' | 'labels'): void {
@@ -321,4 +421,33 @@ export class ResultView {
       }
     });
   }
+
+  /** Every region with its model side by side (the element table colours and names rows as the overlay does). */
+  private elementRefs(r: LoupeResult): RegionRef[] {
+    return allRegions(r).map(({ id, region, run }) => {
+      const model = r.runs[run]?.modelIndex;
+      return { id, region, ...(model !== undefined ? { model } : {}) };
+    });
+  }
+
+  /** Side by side: each model's name by its index, for the element table's model column. */
+  private modelNames(r: LoupeResult): string[] {
+    const names: string[] = [];
+    for (const run of r.runs) if (run.modelIndex !== undefined && names[run.modelIndex] === undefined) names[run.modelIndex] = modelLabel(run.model) || `Model ${run.modelIndex + 1}`;
+    return Array.from(names, (n, i) => n ?? `Model ${i + 1}`);
+  }
+
+  /** A table row chose a region: select it and bring its box into view, keeping focus on the row. */
+  private focusRegion(id: number): void {
+    this.select(id);
+    const fig = this.figureOf.get(id);
+    fig?.reveal(id, this.refsOf.get(fig.image.index) ?? []);
+  }
+}
+
+/** `1.2 s · 12 tok`: how long a model took and how much it wrote. */
+function columnStats(runs: Run[]): string {
+  const ms = runs.reduce((a, x) => a + (x.stats.totalMs ?? 0), 0);
+  const tok = runs.reduce((a, x) => a + (x.stats.generatedTokens ?? 0), 0);
+  return [ms ? (ms >= 1000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms)} ms`) : '', tok ? `${tok} tok` : ''].filter(Boolean).join(' · ');
 }

@@ -4,6 +4,15 @@ import { LoupeError } from '../common/errors';
 import { DEFAULTS } from '../common/defaults';
 import { DEVICES, DTYPES, type Device, type Dtype } from '../engine/types';
 import { EXPORT_FORMATS, type ExportFormat } from '../core/export/common';
+import { ANNOTATION_FORMATS, type AnnotationFormat } from '../core/export/annotations';
+
+/** Every --export: notebook formats and, for batch cells, annotation formats (written to a folder). */
+export type CliExportFormat = ExportFormat | AnnotationFormat;
+const CLI_EXPORTS: readonly CliExportFormat[] = [...EXPORT_FORMATS, ...ANNOTATION_FORMATS];
+
+export function isAnnotationFormat(f: CliExportFormat): f is AnnotationFormat {
+  return (ANNOTATION_FORMATS as readonly string[]).includes(f);
+}
 
 /** A mistake on the command line: exit status 2 with the usage text. */
 export class UsageError extends LoupeError {
@@ -14,12 +23,13 @@ export class UsageError extends LoupeError {
 }
 
 export interface RunArgs {
-  command: 'run';
+  /** `eval`: run, then print each batch's score against its @truth. */
+  command: 'run' | 'eval';
   notebook: string;
   model?: string;
   device: Device;
   dtype: 'auto' | Dtype;
-  export?: ExportFormat;
+  export?: CliExportFormat;
   out?: string;
   offline: boolean;
   /** `FROM=TO`: cells (and the default) asking for model FROM use model TO. */
@@ -27,6 +37,10 @@ export interface RunArgs {
   verbose: boolean;
   /** Seconds the model host may send nothing before it is restarted and the cell fails (0: wait forever). */
   hostTimeoutSeconds: number;
+  /** A JSON file listing serving engines (else LOUPE_ENGINES). */
+  engines?: string;
+  /** Most images one batch may match (default DEFAULTS.batchMaxImages). */
+  maxImages?: number;
   /** `--ffmpeg`: the ffmpeg binary or its folder, for @video cells (default: $LOUPE_FFMPEG, else PATH). */
   ffmpeg?: string;
 }
@@ -34,12 +48,13 @@ export interface RunArgs {
 export interface ExportArgs {
   command: 'export';
   notebook: string;
-  export: ExportFormat;
+  export: CliExportFormat;
   out?: string;
 }
 
 export interface ModelsArgs {
   command: 'models';
+  engines?: string;
   download?: string;
   dtype: 'auto' | Dtype;
   json: boolean;
@@ -54,21 +69,29 @@ export const USAGE = `Usage:
       --device <${DEVICES.join('|')}>   where the model runs (default: auto)
       --dtype <auto|${DTYPES.join('|')}>   weight precision (default: auto)
       --export <${EXPORT_FORMATS.join('|')}>           also export the run notebook
+      --export <${ANNOTATION_FORMATS.join('|')}>  also export the batch cells' annotations (a folder)
       --out <path>                         where the export goes (with --export), else where the run notebook goes
-                                           (default: the notebook itself)
+                                           (default: the notebook itself; annotations: <notebook>.<format>/)
+      --max-images <n>                     most images one @images batch may match (default: ${DEFAULTS.batchMaxImages})
       --offline                            never download; use downloaded models and local folders only
       --alias <from=to>                    run cells that ask for model <from> on model <to> (repeatable)
       --host-timeout <seconds>             restart a model host that sends nothing for this long (default: ${DEFAULTS.hostTimeoutSeconds}; 0: never)
+      --engines <file.json>                serving engines cells may name as @model <id>:<model> (default: $LOUPE_ENGINES)
       --verbose                            show the model host's log on stderr
       --ffmpeg <path>                      ffmpeg (with ffprobe beside it) or its folder, for @video cells (default: $LOUPE_FFMPEG, else PATH)
-  loupe export <notebook.loupe> --export <${EXPORT_FORMATS.join('|')}> [--out <path>]
+  loupe eval <notebook.loupe> [options]    run (resuming batches), then print each @images batch's score against its
+                                           @truth (hit rate at IoU ≥ 0.5, mean IoU, point in box); options as run
+  loupe export <notebook.loupe> --export <${CLI_EXPORTS.join('|')}> [--out <path>]
                                            convert without running
-  loupe models [--download <id>] [--dtype <dtype>] [--json] [--offline]
-                                           list registry models (sizes per dtype, tasks, downloaded?) or download one
+  loupe models [--download <id>] [--dtype <dtype>] [--json] [--offline] [--engines <file.json>]
+                                           list registry models (sizes per dtype, tasks, downloaded?) and the engines'
+                                           served models, or download one
   loupe help | --help, loupe --version
 
-Environment: LOUPE_MODELS_DIR (default ~/.cache/loupe/models), HF_ENDPOINT, HF_TOKEN.
-Exit status: 0 all cells ran, 1 a cell failed (or an export/download failed), 2 usage error.
+Environment: LOUPE_MODELS_DIR (default ~/.cache/loupe/models), HF_ENDPOINT, HF_TOKEN, LOUPE_ENGINES (a JSON list of
+engines: [{"id", "kind": vllm|ollama|llamacpp|lmstudio|openai, "baseUrl", "model"?, "maxPixels"?, "dialect"?}]),
+LOUPE_API_KEY_<ID> (an engine's API key; the id upper-cased, other characters as _).
+Exit status: 0 all cells ran, 1 a cell failed (or an export/download failed), 2 usage error (eval: no batch with @truth).
 `;
 
 function oneOf<T extends string>(what: string, value: string | undefined, allowed: readonly T[], fallback: T): T {
@@ -77,10 +100,10 @@ function oneOf<T extends string>(what: string, value: string | undefined, allowe
   return value as T;
 }
 
-function exportFormat(value: string | undefined): ExportFormat | undefined {
+function exportFormat(value: string | undefined): CliExportFormat | undefined {
   if (value === undefined) return undefined;
   const v = value === 'markdown' ? 'md' : value === 'jupyter' ? 'ipynb' : value;
-  return oneOf('export', v, EXPORT_FORMATS, 'html');
+  return oneOf('export', v, CLI_EXPORTS, 'html');
 }
 
 export function parseCliArgs(argv: string[]): CliArgs {
@@ -96,16 +119,17 @@ export function parseCliArgs(argv: string[]): CliArgs {
   const { values: v, positionals } = parsed;
   if (v.help) return { command: 'help', topic: command };
   const allowed: Record<string, string[]> = {
-    run: ['model', 'device', 'dtype', 'export', 'out', 'offline', 'alias', 'verbose', 'host-timeout', 'ffmpeg'],
+    run: ['model', 'device', 'dtype', 'export', 'out', 'offline', 'alias', 'verbose', 'host-timeout', 'engines', 'max-images', 'ffmpeg'],
+    eval: ['model', 'device', 'dtype', 'export', 'out', 'offline', 'alias', 'verbose', 'host-timeout', 'engines', 'max-images', 'ffmpeg'],
     export: ['export', 'out'],
-    models: ['download', 'dtype', 'json', 'offline'],
+    models: ['download', 'dtype', 'json', 'offline', 'engines'],
   };
-  if (!allowed[command]) throw new UsageError(`unknown command "${command}": expected run, export or models`);
+  if (!allowed[command]) throw new UsageError(`unknown command "${command}": expected run, eval, export or models`);
   for (const k of Object.keys(v)) if (!allowed[command]!.includes(k)) throw new UsageError(`loupe ${command} does not take --${k}`);
 
   if (command === 'models') {
     if (positionals.length) throw new UsageError(`loupe models takes no arguments; got ${positionals.join(' ')}`);
-    return { command, download: v.download, dtype: oneOf('dtype', v.dtype, ['auto', ...DTYPES], 'auto'), json: v.json ?? false, offline: v.offline ?? false };
+    return { command, download: v.download, dtype: oneOf('dtype', v.dtype, ['auto', ...DTYPES], 'auto'), json: v.json ?? false, offline: v.offline ?? false, ...(v.engines ? { engines: v.engines } : {}) };
   }
   if (positionals.length === 0) throw new UsageError(`loupe ${command} needs a notebook: loupe ${command} <notebook.loupe>`);
   if (positionals.length > 1) throw new UsageError(`loupe ${command} takes one notebook; got ${positionals.join(' ')}`);
@@ -113,7 +137,7 @@ export function parseCliArgs(argv: string[]): CliArgs {
   if (v.out === '') throw new UsageError('--out needs a path');
   if (command === 'export') {
     const format = exportFormat(v.export);
-    if (!format) throw new UsageError(`loupe export needs --export ${EXPORT_FORMATS.join('|')}`);
+    if (!format) throw new UsageError(`loupe export needs --export ${CLI_EXPORTS.join('|')}`);
     return { command, notebook, export: format, out: v.out };
   }
   const aliases: Record<string, string> = {};
@@ -125,8 +149,10 @@ export function parseCliArgs(argv: string[]): CliArgs {
   if (v.model === '') throw new UsageError('--model needs a model id, org/name or folder');
   const timeout = v['host-timeout'] === undefined ? DEFAULTS.hostTimeoutSeconds : Number(v['host-timeout']);
   if (!Number.isFinite(timeout) || timeout < 0) throw new UsageError(`--host-timeout takes seconds (a number ≥ 0); got "${v['host-timeout']}"`);
+  const maxImages = v['max-images'] === undefined ? undefined : Number(v['max-images']);
+  if (maxImages !== undefined && !(Number.isInteger(maxImages) && maxImages >= 1)) throw new UsageError(`--max-images takes a whole number ≥ 1; got "${v['max-images']}"`);
   return {
-    command: 'run',
+    command: command as 'run' | 'eval',
     notebook,
     model: v.model,
     device: oneOf('device', v.device, DEVICES, 'auto'),
@@ -137,6 +163,8 @@ export function parseCliArgs(argv: string[]): CliArgs {
     aliases,
     verbose: v.verbose ?? false,
     hostTimeoutSeconds: timeout,
+    ...(v.engines ? { engines: v.engines } : {}),
+    ...(maxImages !== undefined ? { maxImages } : {}),
     ...(v.ffmpeg ? { ffmpeg: v.ffmpeg } : {}),
   };
 }
@@ -151,6 +179,8 @@ const OPTIONS = {
   alias: { type: 'string', multiple: true },
   verbose: { type: 'boolean' },
   'host-timeout': { type: 'string' },
+  engines: { type: 'string' },
+  'max-images': { type: 'string' },
   ffmpeg: { type: 'string' },
   download: { type: 'string' },
   json: { type: 'boolean' },

@@ -34,11 +34,12 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
         io.stdout.write(`${version()}\n`);
         return 0;
       case 'run':
+      case 'eval':
         return await runCommand(args, io);
       case 'export': {
         const nbPath = resolve(io.cwd, args.notebook);
         const nb = await readNotebook(nbPath);
-        const out = await exportTo(nb, args.export, nbPath, args.out ? resolve(io.cwd, args.out) : undefined);
+        const out = await exportTo(nb, args.export, nbPath, args.out ? resolve(io.cwd, args.out) : undefined, io);
         io.stderr.write(`loupe: exported ${out}\n`);
         io.stdout.write(out + '\n');
         return 0;

@@ -8,6 +8,8 @@ import { REGISTRY, type RegistryEntry } from '../engine/registry';
 import { resolveModel } from '../engine/local/resolve';
 import type { ModelsArgs } from './args';
 import { DownloadBar } from './progress';
+import { describeError } from '../common/errors';
+import { cliEngines } from './engines';
 import { modelsDir, offlineHint, type CliIO } from './run';
 
 export interface ModelStatus {
@@ -71,8 +73,20 @@ export async function modelsCommand(a: ModelsArgs, io: CliIO): Promise<number> {
     }
   }
   const all = await Promise.all(REGISTRY.map((e) => modelStatus(e, dir)));
+  // Each configured server's models, asked at once; one that does not answer says why.
+  const { engines: remotes } = await cliEngines(a.engines, io.env, io.cwd);
+  const engines = await Promise.all(
+    remotes.map(async (e) => {
+      const head = { id: e.id, kind: e.config.kind, baseUrl: e.config.baseUrl };
+      try {
+        return { ...head, models: (await e.listModels()).map((m) => ({ ref: m.id, capabilities: [...m.capabilities] })) };
+      } catch (err) {
+        return { ...head, error: describeError(err).message };
+      }
+    }),
+  );
   if (a.json) {
-    io.stdout.write(JSON.stringify({ modelsDir: dir, models: all }, null, 2) + '\n');
+    io.stdout.write(JSON.stringify({ modelsDir: dir, models: all, engines }, null, 2) + '\n');
     return 0;
   }
   const lines = [`Models folder: ${dir}`, ''];
@@ -85,6 +99,11 @@ export async function modelsCommand(a: ModelsArgs, io: CliIO): Promise<number> {
     lines.push('');
   }
   lines.push('Download one with: loupe models --download <id> [--dtype q4]');
+  for (const e of engines) {
+    lines.push('', `Engine ${e.id} (${e.kind} at ${e.baseUrl})`);
+    if ('error' in e) lines.push(`  not reachable: ${e.error}`);
+    else for (const m of e.models) lines.push(`  @model ${m.ref}  tasks: ${m.capabilities.join(', ')}`);
+  }
   io.stdout.write(lines.join('\n') + '\n');
   return 0;
 }

@@ -1,6 +1,7 @@
 // Progress on stderr: a download bar (one line rewritten with \r on a terminal, plain lines otherwise)
 // and one line per cell with its status, time, task, model and tokens.
-import { mainModel, runTotals, type LoupeResult } from '../common/result';
+import { hitRate, meanIou, pointInBoxRate, type BatchSummary } from '../common/batch';
+import { resultModels, runTotals, type LoupeResult } from '../common/result';
 import { formatBytes } from '../engine/local/download/errors';
 import type { PrepareProgress as DownloadProgress } from '../engine/types';
 import { modelLabel } from '../common/labels';
@@ -68,16 +69,97 @@ export function formatSeconds(ms: number): string {
 export function formatCellLine(index: number, ok: boolean, ms: number, result: LoupeResult | undefined, error: string | undefined): string {
   const head = `cell ${index}  ${ok ? 'ok  ' : 'FAIL'}  ${formatSeconds(ms).padStart(6)}`;
   if (!ok) {
-    const msg = (error ?? result?.error ?? 'failed').split('\n').filter((l) => l.trim())[0] ?? 'failed';
-    return `${head}  ${result?.kind === 'prompt' ? `${result.task}  ` : ''}${msg}`;
+    const first = (s: string) => s.split('\n').filter((l) => l.trim())[0] ?? 'failed';
+    const task = result?.kind === 'prompt' ? `${result.task}  ` : '';
+    // Side by side, each model's column carries its own error: list them, one per line, under the cell.
+    const failedRuns = result?.kind === 'prompt' && !error && !result.error ? result.runs.filter((r) => r.error) : [];
+    if (failedRuns.length && result?.kind === 'prompt') {
+      const lines = failedRuns.map((r) => `  ${r.model ? modelLabel(r.model) : 'model'}: ${first(r.error!)}`);
+      return `${head}  ${task}${failedRuns.length} of ${resultModels(result).length || failedRuns.length} models failed\n${lines.join('\n')}`;
+    }
+    const batch = result?.kind === 'batch' && result.batch ? `${batchCounts(result.batch)}; ` : '';
+    return `${head}  ${task}${batch}${first(error ?? result?.batch?.error ?? result?.error ?? 'failed')}`;
   }
   if (!result) return `${head}  (nothing to run)`;
+  if (result.kind === 'batch' && result.batch) return `${head}  ${result.task}  ${batchCounts(result.batch)}`;
   if (result.kind === 'images') return `${head}  images  ${result.images.length} image${result.images.length === 1 ? '' : 's'}`;
   if (result.kind === 'video') return `${head}  video  ${result.videos?.length ?? 0} clip${result.videos?.length === 1 ? '' : 's'}, ${result.images.length} frame${result.images.length === 1 ? '' : 's'}${result.videos?.every((v) => v.cached) ? ' (cached)' : ''}`;
   const parts = [head, result.task];
-  const model = mainModel(result);
-  if (model) parts.push(modelLabel(model) + (model.fixture ? ' [fixture]' : ''));
+  const models = resultModels(result);
+  if (models.length) parts.push(models.map((m) => modelLabel(m) + (m.fixture ? ' [fixture]' : '')).join(', '));
   const t = runTotals(result);
   if (result.runs.length) parts.push(`${t.generatedTokens} tok${t.tokensPerSecond ? ` ${t.tokensPerSecond} tok/s` : ''}`);
   return parts.join('  ');
+}
+
+/** `batch 20 images: 18 ok, 2 errors (5 from an earlier run); results in nb.loupe.runs/…`. */
+function batchCounts(b: BatchSummary): string {
+  const models = b.models > 1 ? ` × ${b.models} models` : '';
+  return `batch ${b.images} image${b.images === 1 ? '' : 's'}${models}: ${b.ok} ok, ${b.errors} error${b.errors === 1 ? '' : 's'}${b.resumed ? ` (${b.resumed} from an earlier run)` : ''}; rows in ${b.sidecar}`;
+}
+
+function duration(ms: number): string {
+  const s = Math.round(ms / 1000);
+  return s < 60 ? `${s} s` : s < 3600 ? `${Math.floor(s / 60)} min ${s % 60} s` : `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
+}
+
+/** `batch (cell 3) [#####-----] 120/1000  8.1 img/s  ETA 1 min 48 s  2 errors` (not a `cell N` line: those are results). */
+export function formatBatchLine(label: string, b: BatchSummary): string {
+  const total = b.images * b.models;
+  const frac = total ? b.done / total : 0;
+  const filled = Math.round(frac * BAR);
+  return [
+    `batch (${label}) [${'#'.repeat(filled)}${'-'.repeat(BAR - filled)}] ${b.done}/${total}`,
+    b.imagesPerSecond ? `${b.imagesPerSecond} img/s` : '',
+    b.etaMs !== undefined && b.done < total ? `ETA ${duration(b.etaMs)}` : '',
+    `${b.errors} error${b.errors === 1 ? '' : 's'}`,
+  ]
+    .filter(Boolean)
+    .join('  ');
+}
+
+/** A batch's progress: one line rewritten on a terminal; otherwise a plain line every 10 % or 10 s. */
+export class BatchLine {
+  private open = false;
+  private lastTenth = -1;
+  private lastAt = 0;
+  constructor(
+    private readonly out: Stream,
+    private readonly label: string,
+  ) {}
+
+  update(b: BatchSummary): void {
+    const line = formatBatchLine(this.label, b);
+    if (this.out.isTTY) {
+      const width = Math.max(40, (this.out.columns ?? 100) - 1);
+      this.out.write(`\r\x1b[2K${line.length > width ? line.slice(0, width - 1) + '…' : line}`);
+      this.open = true;
+      return;
+    }
+    const total = b.images * b.models;
+    const tenth = total ? Math.floor((b.done / total) * 10) : 0;
+    if (tenth !== this.lastTenth || Date.now() - this.lastAt > 10_000) {
+      this.out.write(line + '\n');
+      this.lastTenth = tenth;
+      this.lastAt = Date.now();
+    }
+  }
+
+  end(): void {
+    if (this.open) this.out.write('\r\x1b[2K');
+    this.open = false;
+  }
+}
+
+/** `loupe eval`: a batch's score against its truth, per model, and the overall hit rate as a percentage. */
+export function formatScores(cell: number, r: LoupeResult): string {
+  const b = r.batch!;
+  const scores = b.scores ?? [];
+  const rows = [['model', 'images', 'true boxes', 'hits', 'hit rate', 'mean IoU', 'point in box']];
+  const pct = (v: number) => `${(v * 100).toFixed(1)}%`;
+  for (const s of scores) rows.push([modelLabel(s.model) || 'model', String(s.images), String(s.truth), String(s.hits), pct(hitRate(s)), meanIou(s).toFixed(3), s.points ? pct(pointInBoxRate(s)) : '-']);
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((row) => row[c]!.length)));
+  const table = rows.map((row) => row.map((v, c) => (c === 0 ? v.padEnd(widths[c]!) : v.padStart(widths[c]!))).join('  ')).join('\n');
+  const overall = scores.map((s) => (scores.length > 1 ? `overall hit rate (${modelLabel(s.model)}): ${pct(hitRate(s))}` : `overall hit rate: ${pct(hitRate(s))}`)).join('\n');
+  return `cell ${cell}: ${b.globs.map((g) => `@images ${g}`).join(', ')} against @truth ${b.truth ?? ''}${b.state !== 'done' ? ` (${b.state}: ${b.done} of ${b.images * b.models} done)` : ''}\n${table}\n${overall}`;
 }

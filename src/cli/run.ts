@@ -6,20 +6,24 @@ import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:pat
 import { DEFAULTS } from '../common/defaults';
 import { LoupeError } from '../common/errors';
 import { ERROR_MIME, RESULT_MIME, readResult, type LoupeResult } from '../common/result';
-import { exportNotebook, type ExportFormat } from '../core/export';
+import { exportNotebook } from '../core/export';
+import { exportAnnotations } from '../core/export/annotations';
 import { Kernel, type KernelCell } from '../core/kernel/kernel';
 import type { OutputSpec } from '../core/kernel/outputs';
 import { EnginePromptRunner } from '../core/kernel/runner';
 import type { VideoSettings } from '../core/kernel/video';
 import { encodeItem, parseNotebook, type JsonObject, type StoredNotebook, type StoredOutput } from '../core/notebook/format';
 import { checkWritable } from '../core/notebook/write';
+import { parseCell } from '../core/cells/parser';
 import { HostClient } from '../engine/local/client';
 import { resolveEndpoint, resolveToken } from '../engine/local/download/hub';
+import { Engines } from '../engine/engines';
 import { LocalEngine, type LocalSettings } from '../engine/local/engine';
 import { isLocalRef } from '../engine/local/resolve';
 import { findEntry } from '../engine/registry';
-import type { RunArgs } from './args';
-import { DownloadBar, formatCellLine, formatSeconds, type Stream } from './progress';
+import { isAnnotationFormat, UsageError, type CliExportFormat, type RunArgs } from './args';
+import { BatchLine, DownloadBar, formatCellLine, formatScores, formatSeconds, type Stream } from './progress';
+import { cliEngines } from './engines';
 import { NotebookSaver } from './save';
 
 export interface CliIO {
@@ -123,9 +127,13 @@ export async function runCommand(a: RunArgs, io: CliIO): Promise<number> {
   // Where results go: the notebook itself (merged with edits made meanwhile), or --out when there is no export.
   const target = a.export || !a.out ? nbPath : resolve(io.cwd, a.out);
   const exportOut = a.export && a.out ? resolve(io.cwd, a.out) : undefined;
+  // eval scores batches against their @truth: a notebook without one is a usage error, before anything runs.
+  if (a.command === 'eval' && !nb.cells.some((c) => c.kind === 'code' && parseCell(c.source).truth && parseCell(c.source).batch.length)) {
+    throw new UsageError(`${basename(nbPath)} has no batch cell with @truth to score: add @images <glob> and @truth <COCO json> to a cell (see loupe help)`);
+  }
   // Bad output paths are refused before anything runs.
   await checkWritable(target, target === nbPath ? 'the notebook' : '--out');
-  if (exportOut) await checkWritable(exportOut, '--out');
+  if (exportOut && !isAnnotationFormat(a.export!)) await checkWritable(exportOut, '--out');
 
   const aliases = new Map(Object.entries(a.aliases).map(([from, to]) => [modelKey(from), cliModelRef(to, io.cwd)]));
   // `--alias`: every model reference (a cell's @model and the defaults) may be swapped for another, e.g. a local folder.
@@ -148,10 +156,12 @@ export async function runCommand(a: RunArgs, io: CliIO): Promise<number> {
     onLog: a.verbose ? (line) => io.stderr.write(`[host] ${line}\n`) : undefined,
   });
   const engine = new LocalEngine(client, () => local);
+  const remote = await cliEngines(a.engines, io.env, io.cwd);
+  const engines = new Engines(engine, () => remote.engines, remote.source);
   const interrupt = new AbortController();
   const video = cliVideoSettings(a, io);
   const runner = new EnginePromptRunner({
-    engines: { pick: (ref) => ({ engine, ref: mapModel(ref) }) },
+    engines: { pick: (ref) => engines.pick(mapModel(ref)) },
     settings: () => ({
       defaultModel,
       // --model is the model for every cell without @model; without it, each task's default.
@@ -159,6 +169,8 @@ export async function runCommand(a: RunArgs, io: CliIO): Promise<number> {
       maxImageTokens: DEFAULTS.maxImageTokens,
       maxImagePixels: DEFAULTS.maxImagePixels,
       offline: a.offline,
+      batchMaxImages: a.maxImages ?? DEFAULTS.batchMaxImages,
+      batchLimitHint: '--max-images',
       video,
     }),
     withProgress: async (label, fn) => {
@@ -179,6 +191,7 @@ export async function runCommand(a: RunArgs, io: CliIO): Promise<number> {
   let failed = 0;
   let skipped = 0;
   let saves: Promise<void> = Promise.resolve();
+  const scored: { cell: number; result: LoupeResult }[] = [];
   const onAbort = () => {
     interrupt.abort();
     kernel.interrupt(nbPath);
@@ -188,11 +201,13 @@ export async function runCommand(a: RunArgs, io: CliIO): Promise<number> {
     const cells: KernelCell[] = code.map(({ cell, i }) => ({
       notebook: nbPath,
       baseDir,
+      notebookPath: nbPath,
       source: cell.source,
       language: cell.language,
       createExecution: () => {
         let started = Date.now();
         let last: OutputSpec[] = [];
+        let batch: BatchLine | undefined;
         return {
           signal: interrupt.signal,
           start() {
@@ -200,8 +215,16 @@ export async function runCommand(a: RunArgs, io: CliIO): Promise<number> {
           },
           async replaceOutputs(outputs: OutputSpec[]) {
             last = outputs;
+            // A batch reports done/total, images per second, time left and errors as it goes.
+            const { result } = readOutputs(outputs);
+            if (result?.kind === 'batch' && result.batch) {
+              batch ??= new BatchLine(io.stderr, `cell ${i + 1}`);
+              if (result.batch.state === 'running') batch.update(result.batch);
+              else batch.end();
+            }
           },
           end(success: boolean | undefined) {
+            batch?.end();
             const ms = Date.now() - started;
             if (success === undefined) {
               io.stderr.write(`cell ${i + 1}  SKIP  interrupted\n`);
@@ -211,6 +234,7 @@ export async function runCommand(a: RunArgs, io: CliIO): Promise<number> {
             const { result, error } = readOutputs(last);
             if (!success) failed++;
             io.stderr.write(formatCellLine(i + 1, success, ms, result, error) + '\n');
+            if (result?.kind === 'batch' && result.batch?.scores?.length) scored.push({ cell: i + 1, result });
             // Each finished cell is on disk before the next one runs: an interrupted run keeps what it finished.
             saves = saver.record(i, last.map(toStored));
           },
@@ -228,15 +252,26 @@ export async function runCommand(a: RunArgs, io: CliIO): Promise<number> {
   io.stderr.write(`loupe: ${ran} cell${ran === 1 ? '' : 's'} ran, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}, ${formatSeconds(Date.now() - t0)}; wrote ${rel(io.cwd, saver.written)}\n`);
   const signal = io.signal?.aborted ? String(io.signal.reason ?? 'SIGINT') : undefined;
   if (a.export && !signal) {
-    const exported = await exportTo(saver.current(), a.export, nbPath, exportOut);
+    const exported = await exportTo(saver.current(), a.export, nbPath, exportOut, io);
     io.stderr.write(`loupe: exported ${rel(io.cwd, exported)}\n`);
     io.stdout.write(exported + '\n');
+  }
+  if (a.command === 'eval') {
+    for (const x of scored) io.stdout.write(formatScores(x.cell, x.result) + '\n');
+    if (!scored.length) io.stderr.write('loupe: no batch with @truth finished, so nothing was scored\n');
   }
   if (signal) return SIGNAL_EXIT[signal] ?? 130;
   return failed ? 1 : 0;
 }
 
-export async function exportTo(nb: StoredNotebook, format: ExportFormat, notebookPath: string, outPath: string | undefined): Promise<string> {
+/** Writes an export: the notebook as a page or file, or (annotation formats) its batches' annotations to a folder. */
+export async function exportTo(nb: StoredNotebook, format: CliExportFormat, notebookPath: string, outPath: string | undefined, io?: Pick<CliIO, 'stderr'>): Promise<string> {
+  if (isAnnotationFormat(format)) {
+    const outDir = outPath ?? join(dirname(notebookPath), `${basename(notebookPath, '.loupe')}.${format}`);
+    const r = await exportAnnotations(nb, format, { notebookPath, outDir });
+    io?.stderr.write(`loupe: ${r.files.length} file${r.files.length === 1 ? '' : 's'} for ${r.batches} batch${r.batches === 1 ? '' : 'es'}\n`);
+    return outDir;
+  }
   try {
     return (await exportNotebook(nb, format, { notebookPath, outPath })).path;
   } catch (e) {

@@ -13,6 +13,9 @@ export interface SaverEvents {
   say(message: string): void;
 }
 
+/** Merges retried when the file changes between our read and our rename, before the results go beside it. */
+const MAX_MERGES = 20;
+
 export class NotebookSaver {
   private readonly results = new Map<number, StoredOutput[]>();
   private chain: Promise<void> = Promise.resolve();
@@ -52,10 +55,12 @@ export class NotebookSaver {
   }
 
   private async write(): Promise<void> {
-    if (this.beside) return writeNotebookFile(this.beside, serializeNotebook(this.current()));
-    if (!this.merge) return writeNotebookFile(this.target, serializeNotebook(this.current()));
-    // An editor may save between our read and our write: read again just before writing, and merge again if the
-    // file moved meanwhile (a few tries; the window left is the rename itself).
+    if (this.beside || !this.merge) {
+      await writeNotebookFile(this.beside ?? this.target, serializeNotebook(this.current()));
+      return;
+    }
+    // An editor may save between our read and our write: the file is replaced only if it still holds what was merged
+    // from (checked just before the rename), else it is read and merged again.
     for (let attempt = 0; ; attempt++) {
       const bytes = await readFile(this.target).catch((e: unknown) => e as Error);
       let disk: StoredNotebook;
@@ -67,15 +72,21 @@ export class NotebookSaver {
         this.beside = besidePath(this.target, this.now());
         this.written = this.beside;
         this.events.say(`${this.target} changed during the run and cannot be read as a notebook now (${describeError(e).message.split('\n')[0]}): it was left as it is, and the results go to ${this.beside}`);
-        return writeNotebookFile(this.beside, serializeNotebook(this.current()));
+        await writeNotebookFile(this.beside, serializeNotebook(this.current()));
+        return;
       }
       const { notebook, report } = mergeResults(this.ran, disk, this.results);
       const merged = Buffer.from(serializeNotebook(notebook));
       if (merged.equals(Buffer.from(serializeNotebook(disk)))) return this.tell(report);
-      const again = await readFile(this.target).catch(() => undefined);
-      if (again && !again.equals(bytes as Buffer) && attempt < 3) continue;
-      this.tell(report);
-      return writeNotebookFile(this.target, merged);
+      if (await writeNotebookFile(this.target, merged, { unchangedFrom: bytes as Buffer })) return this.tell(report);
+      if (attempt >= MAX_MERGES) {
+        // Saved over and over while we merge: leave it to the editor, and keep the results beside it.
+        this.beside = besidePath(this.target, this.now());
+        this.written = this.beside;
+        this.events.say(`${this.target} kept changing while the results were merged into it (${MAX_MERGES + 1} tries): it was left as it is, and the results go to ${this.beside}`);
+        await writeNotebookFile(this.beside, serializeNotebook(this.current()));
+        return;
+      }
     }
   }
 

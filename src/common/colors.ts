@@ -6,3 +6,18 @@ export function labelColor(label: string): string {
   for (let i = 0; i < label.length; i++) h = Math.imul(h ^ label.charCodeAt(i), 16777619);
   return PALETTE[(h >>> 0) % PALETTE.length]!;
 }
+
+/** Side by side (`@model a, b`), regions take their model's colour, so each model's answer reads apart from the
+ * others' on the same image: blue, orange, green, magenta (distinct in common colour-vision deficiencies). */
+export const MODEL_PALETTE = [2, 3, 1, 6] as const;
+
+const MODEL_COLOR_NAMES = ['blue', 'orange', 'green', 'magenta'] as const;
+
+/** What a page without colour legend support says (Markdown): `blue`. */
+export function modelColorName(modelIndex: number): string {
+  return MODEL_COLOR_NAMES[modelIndex % MODEL_COLOR_NAMES.length]!;
+}
+
+export function modelColor(modelIndex: number): string {
+  return PALETTE[MODEL_PALETTE[modelIndex % MODEL_PALETTE.length]!]!;
+}

@@ -9,6 +9,7 @@ export const DEFAULTS: {
   readonly hostTimeoutSeconds: number;
   readonly maxImageTokens: number;
   readonly maxImagePixels: number;
+  readonly batchMaxImages: number;
   readonly displayMaxSide: number;
   readonly unloadAfterMinutes: number;
   readonly maxNewTokens: number;
@@ -31,6 +32,8 @@ export const DEFAULTS: {
   maxImageTokens: 1280,
   /** Largest image decoded, in pixels, checked from the header. */
   maxImagePixels: 50_000_000,
+  /** Most images one `@images` batch may match. */
+  batchMaxImages: 10_000,
   /** Longest side of the display copy stored in a notebook output. */
   displayMaxSide: 1600,
   /** Idle minutes before loaded models are unloaded (0: never). */

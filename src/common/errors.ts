@@ -35,6 +35,15 @@ export const ERROR_TITLES = {
   'size-mismatch': 'Download damaged',
   'disk-full': 'Disk full',
   http: 'Download failed',
+  // Serving engines (loupe.engines).
+  'server-unreachable': 'Server not reachable',
+  'server-tls': 'Secure connection failed',
+  'server-auth': 'Server refused the key',
+  'server-model': 'Model not served',
+  'server-refused': 'Server refused the request',
+  'server-busy': 'Server busy',
+  'server-timeout': 'Server not responding',
+  'server-error': 'Server error',
   // Writing results.
   'write-failed': 'Could not write',
   internal: 'Loupe error',

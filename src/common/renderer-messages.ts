@@ -1,4 +1,5 @@
 // Messages between the notebook renderer (webview) and the extension host, defined once for both sides.
+import type { BatchRowView } from './batch';
 
 /** The user dragged a rectangle on an image: ask a new question about that region. */
 export interface AskAboutRegionMessage {
@@ -17,7 +18,33 @@ export interface CopyMessage {
   text: string;
 }
 
-export type RendererMessage = AskAboutRegionMessage | CopyMessage;
+/** The batch table's pager: rows [offset, offset + limit) of a batch, read from its sidecar by the extension. */
+export interface BatchPageMessage {
+  type: 'batchPage';
+  /** Matches the answer to the request. */
+  requestId: number;
+  outputId?: string;
+  /** The sidecar, relative to the notebook's folder (from the result). */
+  sidecar: string;
+  offset: number;
+  limit: number;
+  /** `@truth` as written, to score the page's rows. */
+  truth?: string;
+}
+
+export type RendererMessage = AskAboutRegionMessage | CopyMessage | BatchPageMessage;
+
+/** The extension's answer to a BatchPageMessage. */
+export interface BatchPageResult {
+  type: 'batchPageResult';
+  requestId: number;
+  rows: BatchRowView[];
+  error?: string;
+}
+
+export function isBatchPageResult(v: unknown): v is BatchPageResult {
+  return typeof v === 'object' && v !== null && (v as BatchPageResult).type === 'batchPageResult' && Array.isArray((v as BatchPageResult).rows) && typeof (v as BatchPageResult).requestId === 'number';
+}
 
 const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v);
 
@@ -26,6 +53,12 @@ export function parseRendererMessage(value: unknown): RendererMessage | undefine
   if (typeof value !== 'object' || value === null) return undefined;
   const m = value as Record<string, unknown>;
   if (m.type === 'copy') return typeof m.text === 'string' && m.text.length <= 100_000 ? { type: 'copy', text: m.text } : undefined;
+  if (m.type === 'batchPage') {
+    if (!isInt(m.requestId) || typeof m.sidecar !== 'string' || !isInt(m.offset) || m.offset < 0 || !isInt(m.limit) || m.limit < 1 || m.limit > 200) return undefined;
+    if (m.truth !== undefined && typeof m.truth !== 'string') return undefined;
+    if (m.outputId !== undefined && typeof m.outputId !== 'string') return undefined;
+    return { type: 'batchPage', requestId: m.requestId, sidecar: m.sidecar, offset: m.offset, limit: m.limit, ...(typeof m.outputId === 'string' ? { outputId: m.outputId } : {}), ...(typeof m.truth === 'string' ? { truth: m.truth } : {}) };
+  }
   if (m.type !== 'askAboutRegion') return undefined;
   const image = m.image as Record<string, unknown> | undefined;
   const box = m.box;

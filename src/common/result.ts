@@ -1,6 +1,8 @@
 // Output schema v2, shared by the kernel (writes it), the renderer, the exports and the CLI (read it).
 // A result holds the cell's images and one run per model run over them: fan-out over images, and later several
 // models or video frames, are runs side by side, never text joined and split again.
+import type { BatchSummary } from './batch';
+import { labelColor, modelColor } from './colors';
 import type { Task } from './tasks';
 
 export const NOTEBOOK_TYPE = 'loupe';
@@ -25,6 +27,12 @@ export interface Region {
   span?: [number, number];
   /** The model's own text for this region, as matched. */
   raw?: string;
+  /** UI elements (`@task list-elements`, detectors): the element's type (button, text, icon…); `label` is its text. */
+  type?: string;
+  /** Detectors: the confidence of this box, 0–1. */
+  score?: number;
+  /** `@task tappable`: the model's yes (true) or no (false) for this region, the cell's `@region`. */
+  tappable?: boolean;
 }
 
 export interface DisplayImage {
@@ -110,6 +118,8 @@ export interface ModelInfo {
 export interface Run {
   /** 1-based indices into the result's images: the images this run's model saw. */
   images: number[];
+  /** Side by side (`@model a, b`): which of the cell's models ran it, 0-based; absent when the cell names one. */
+  modelIndex?: number;
   model?: ModelInfo;
   status: 'running' | 'ok' | 'error';
   /** The answer with the model's markup turned into plain text. */
@@ -126,8 +136,11 @@ export interface Run {
 
 export interface LoupeResult {
   version: typeof RESULT_VERSION;
-  /** `video`: a cell of `@video` lines only (facts and filmstrip); a prompt about a video is `prompt` with `videos`. */
-  kind: 'images' | 'prompt' | 'video';
+  /**
+   * `batch`: `@images <glob>`, one run per image kept in a sidecar file; `images` and `runs` are then empty.
+   * `video`: a cell of `@video` lines only (facts and filmstrip); a prompt about a video is `prompt` with `videos`.
+   */
+  kind: 'images' | 'prompt' | 'batch' | 'video';
   status: 'running' | 'ok' | 'error';
   task: Task;
   images: ResultImage[];
@@ -135,6 +148,7 @@ export interface LoupeResult {
   videos?: ResultVideo[];
   prompt?: string;
   runs: Run[];
+  batch?: BatchSummary;
   params: Record<string, number | boolean>;
   /** The whole cell, milliseconds unless the key says otherwise. */
   timings: Record<string, number>;
@@ -150,6 +164,24 @@ export function allRegions(r: LoupeResult): { id: number; region: Region; run: n
   const out: { id: number; region: Region; run: number }[] = [];
   r.runs.forEach((run, k) => run.regions.forEach((region) => out.push({ id: out.length, region, run: k })));
   return out;
+}
+
+/** The models of a result, one each, in the cell's order (`@model a, b`): side by side, or the one that ran. */
+export function resultModels(r: LoupeResult): ModelInfo[] {
+  const byIndex = new Map<number, ModelInfo>();
+  for (const run of r.runs) if (run.model && !byIndex.has(run.modelIndex ?? 0)) byIndex.set(run.modelIndex ?? 0, run.model);
+  return [...byIndex.entries()].sort((a, b) => a[0] - b[0]).map(([, m]) => m);
+}
+
+/** Several models over the same images (`@model a, b`): runs carry the index of their model. */
+export function isSideBySide(r: LoupeResult): boolean {
+  return r.runs.some((x) => x.modelIndex !== undefined);
+}
+
+/** The colour every drawing of a region uses: its model's side by side, else its label's. */
+export function regionColor(r: LoupeResult, run: number, region: Region): string {
+  const m = r.runs[run]?.modelIndex;
+  return m !== undefined ? modelColor(m) : labelColor(region.label);
 }
 
 /** The model of the first run that has one: what a one-model cell ran on. */
@@ -195,7 +227,7 @@ function isObject(v: unknown): v is Record<string, unknown> {
 /** A result of this version, or one written by Loupe 0.1 (version 1) brought up to it; anything else: undefined. */
 export function readResult(value: unknown): LoupeResult | undefined {
   if (!isObject(value) || !Array.isArray(value.images)) return undefined;
-  if (value.version === RESULT_VERSION) return Array.isArray(value.runs) ? (value as unknown as LoupeResult) : undefined;
+  if (value.version === RESULT_VERSION) return Array.isArray(value.runs) && (value.kind !== 'batch' || isObject(value.batch)) ? (value as unknown as LoupeResult) : undefined;
   if (value.version === 1 && typeof value.answer === 'string' && Array.isArray(value.regions)) return upgradeV1(value as unknown as ResultV1);
   return undefined;
 }

@@ -31,6 +31,12 @@ export const TASK_TABLE = [
   { name: 'detect', label: 'Detect', description: 'Every object with its box.', runs: 'per-image', needsImage: true, needsPrompt: false, needsRegion: false, regions: 'answer' },
   { name: 'ground', label: 'Ground', description: 'A box around what the prompt names (the prompt is the phrase).', runs: 'per-image', needsImage: true, needsPrompt: true, needsRegion: false, regions: 'answer' },
   { name: 'describe-region', label: 'Describe region', description: 'What is inside an @region.', runs: 'all-images', needsImage: true, needsPrompt: false, needsRegion: true, regions: 'prompt' },
+  // Screens (Ferret-UI / MM1.5-UI tasks).
+  { name: 'screen-summary', label: 'Screen summary', description: 'What a screenshot shows and what it is for.', runs: 'per-image', needsImage: true, needsPrompt: false, needsRegion: false, regions: 'none' },
+  { name: 'widget-caption', label: 'Widget caption', description: 'What the UI element in an @region is or does.', runs: 'all-images', needsImage: true, needsPrompt: false, needsRegion: true, regions: 'prompt' },
+  { name: 'tappable', label: 'Tappable?', description: 'Whether the UI element in an @region can be tapped: yes or no.', runs: 'all-images', needsImage: true, needsPrompt: false, needsRegion: true, regions: 'prompt' },
+  { name: 'find-element', label: 'Find element', description: 'A box or point on the UI element the prompt describes ("the Sign in button").', runs: 'per-image', needsImage: true, needsPrompt: true, needsRegion: false, regions: 'answer' },
+  { name: 'list-elements', label: 'List elements', description: 'Every UI element of a screen with its type, text and box.', runs: 'per-image', needsImage: true, needsPrompt: false, needsRegion: false, regions: 'answer' },
 ] as const satisfies readonly TaskSpec[];
 
 export type Task = (typeof TASK_TABLE)[number]['name'];

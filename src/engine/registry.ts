@@ -67,6 +67,18 @@ const ENTRIES: readonly Entry[] = [
     description: 'Chat model: free questions, several images at once, grounding with boxes, text-rich documents.',
   },
   {
+    id: 'omniparser-icon-detect',
+    name: 'OmniParser v2 icon detector (YOLOv8)',
+    repo: 'onnx-community/OmniParser-icon_detect_640x640',
+    revision: 'main',
+    family: 'yolo',
+    dialect: 'detections',
+    multiImage: false,
+    sizes: { fp32: 12 * MB, fp16: 6 * MB, q8: 4 * MB, q4: 12 * MB, q4f16: 6 * MB },
+    licence: 'AGPL-3.0',
+    description: 'Finds the interactable icons and buttons of a screenshot (boxes, one class): @task detect and list-elements.',
+  },
+  {
     id: 'smolvlm-256m',
     name: 'SmolVLM 256M Instruct',
     repo: 'HuggingFaceTB/SmolVLM-256M-Instruct',

@@ -33,6 +33,11 @@ export interface ModelHandle {
   needsImage: boolean;
   /** Image tokens one video frame costs (SmolVLM: 64), where the model says; it sets how many frames a question samples. */
   frameTokens?: number;
+  /**
+   * Side in pixels of the fixed square input the model resizes every image to (Florence-2 768, a YOLO detector 640);
+   * undefined for models with dynamic resolution. `@set tiles=auto` splits large images only for fixed-input models.
+   */
+  fixedInput?: number;
 }
 
 /** A loaded model: where it runs, and how it got there. */
@@ -113,6 +118,8 @@ export interface Generation {
   images: (Size & { modelWidth: number; modelHeight: number })[];
   stats: GenerationStats;
   seed: number;
+  /** What the engine noticed about this run (a stream cut short, an answer cut at max_new_tokens). */
+  warnings?: string[];
 }
 
 export interface GenerateOptions {
@@ -140,6 +147,8 @@ export interface EngineStatus {
 export interface Engine {
   /** `local`, or a configured engine's id. */
   readonly id: string;
+  /** Requests it takes at once (batches): 1 for the local model host, a server's `concurrency`. */
+  readonly concurrency?: number;
   listModels(): Promise<ModelListing[]>;
   /** What is known about a model without downloading anything; undefined when only preparing it can tell. */
   describe(ref: string): ModelDescription | undefined;

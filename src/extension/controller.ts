@@ -26,6 +26,7 @@ export function createController(kernel: Kernel, log?: vscode.LogOutputChannel):
         .map((cell) => ({
           notebook: notebook.uri.toString(),
           baseDir: notebookDir(notebook),
+          ...(notebook.uri.scheme === 'file' ? { notebookPath: notebook.uri.fsPath } : {}),
           source: cell.document.getText(),
           language: cell.document.languageId,
           createExecution: () => {

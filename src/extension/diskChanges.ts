@@ -37,6 +37,7 @@ export function registerDiskChanges(context: vscode.ExtensionContext, kernel: Ke
     const path = nb && notebookPath(nb);
     if (!nb || !path || busy.has(path)) return;
     busy.add(path);
+    let again = false;
     try {
       // Results still coming: merge once the notebook's cells have finished. A notebook with nothing unsaved then
       // is VS Code's to reload.
@@ -44,10 +45,12 @@ export function registerDiskChanges(context: vscode.ExtensionContext, kernel: Ke
       // The save VS Code makes when an execution ends can land a moment after it (and its save event later still):
       // the file counts as changed elsewhere only if it still differs after a few looks.
       let disk: StoredNotebook | undefined;
+      let diskBytes: Buffer | undefined;
       for (let look = 0; look < LOOKS; look++) {
         await new Promise((r) => setTimeout(r, SETTLE_MS));
         if (!nb.isDirty) return;
         const bytes = await readFile(path);
+        diskBytes = bytes;
         try {
           disk = parseNotebook(bytes, path);
         } catch (e) {
@@ -72,7 +75,12 @@ export function registerDiskChanges(context: vscode.ExtensionContext, kernel: Ke
         if (c.kind === 'code' && outputsKey(c.outputs) !== outputsKey(before.cells[i]!.outputs)) results.set(i, c.outputs);
       });
       const { notebook, report } = mergeResults(ours, disk, results);
-      await writeNotebookFile(path, serializeNotebook(notebook));
+      if (!(await writeNotebookFile(path, serializeNotebook(notebook), { unchangedFrom: diskBytes }))) {
+        // Saved again by someone else while we merged: merge into that version instead (the watcher fires again).
+        log.info(`${path} changed again while merging: merging into the newer file`);
+        again = true;
+        return;
+      }
       // The editor takes the merged file from disk: no unsaved state is left to conflict with it.
       await vscode.commands.executeCommand('workbench.action.files.revert', nb.uri);
       remember(nb);
@@ -83,6 +91,7 @@ export function registerDiskChanges(context: vscode.ExtensionContext, kernel: Ke
       vscode.window.showErrorMessage(`Loupe: could not merge results into ${path}: ${describeError(e).message}`);
     } finally {
       busy.delete(path);
+      if (again) void onDiskChange(uri);
     }
   };
 

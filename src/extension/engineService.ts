@@ -12,13 +12,23 @@ import { resolveModel, type CustomModel } from '../engine/local/resolve';
 import { REGISTRY } from '../engine/registry';
 import type { Task } from '../common/tasks';
 import type { VideoSettings } from '../core/kernel/video';
+import { Engines } from '../engine/engines';
+import { parseEngineConfigs, type EngineConfig } from '../engine/remote/config';
+import { RemoteEngine } from '../engine/remote/engine';
 import type { Device, Dtype, LoadedModel, PrepareProgress } from '../engine/types';
 import { PROVIDER_NAMES, statusText } from './statusText';
+
+/** Where the servers come from: user settings only, so a workspace cannot send a user's images anywhere. */
+const ENGINES_SOURCE = 'loupe.engines (user settings)';
+const keyName = (id: string) => `loupe.engineKey.${id}`;
 
 export class EngineService implements vscode.Disposable {
   readonly client: HostClient;
   readonly local: LocalEngine;
+  readonly engines: Engines;
   readonly runner: EnginePromptRunner;
+  private remoteCache: { key: string; engines: RemoteEngine[] } | undefined;
+  private reportedConfig = '';
   private readonly status: vscode.StatusBarItem;
   private readonly disposables: vscode.Disposable[] = [];
 
@@ -47,8 +57,9 @@ export class EngineService implements vscode.Disposable {
     this.status.name = 'Loupe model';
     this.status.command = 'loupe.selectModel';
     this.local = new LocalEngine(this.client, () => this.localSettings());
+    this.engines = new Engines(this.local, () => this.remotes(), ENGINES_SOURCE);
     this.runner = new EnginePromptRunner({
-      engines: { pick: (ref) => ({ engine: this.local, ref }) },
+      engines: this.engines,
       settings: () => this.runnerSettings(),
       withProgress: (label, fn) => this.withDownload(label, fn),
       onLoaded: (model) => this.showLoaded(model),
@@ -61,6 +72,7 @@ export class EngineService implements vscode.Disposable {
         vscode.window.showInformationMessage('Loupe: the model host was stopped; it starts again on the next run.');
       }),
       vscode.commands.registerCommand('loupe.selectModel', () => this.selectModel()),
+      vscode.commands.registerCommand('loupe.setEngineKey', () => this.setEngineKey()),
       vscode.commands.registerCommand('loupe.manageModels', () => this.manageModels()),
       vscode.commands.registerCommand('loupe.downloadModel', () => this.downloadModel()),
     );
@@ -70,6 +82,58 @@ export class EngineService implements vscode.Disposable {
     return vscode.workspace.getConfiguration('loupe');
   }
 
+  /** The configured servers, from the user's own settings (never a workspace's), one engine object per entry. */
+  remoteConfigs(): EngineConfig[] {
+    const raw = this.cfg().inspect<unknown>('engines')?.globalValue;
+    try {
+      return parseEngineConfigs(raw, 'loupe.engines');
+    } catch (e) {
+      const msg = describeError(e).message;
+      if (msg !== this.reportedConfig) vscode.window.showErrorMessage(`Loupe: ${msg}`);
+      this.reportedConfig = msg;
+      return [];
+    }
+  }
+
+  private remotes(): RemoteEngine[] {
+    const configs = this.remoteConfigs();
+    const key = JSON.stringify(configs);
+    if (this.remoteCache?.key !== key) {
+      this.remoteCache = {
+        key,
+        engines: configs.map(
+          (config) =>
+            new RemoteEngine({
+              config,
+              apiKey: async () => (await this.context.secrets.get(keyName(config.id))) || undefined,
+              keyHint: `run "Loupe: Set Engine API Key…" and choose ${config.id}`,
+              source: ENGINES_SOURCE,
+            }),
+        ),
+      };
+    }
+    return this.remoteCache.engines;
+  }
+
+  /** Keys live in VS Code's SecretStorage, never in settings or notebooks. */
+  private async setEngineKey(): Promise<void> {
+    const configs = this.remoteConfigs();
+    if (!configs.length) {
+      vscode.window.showInformationMessage('Loupe: no engines are configured: add one to loupe.engines in your user settings first.');
+      return;
+    }
+    const pick = await vscode.window.showQuickPick(
+      configs.map((c) => ({ label: c.id, description: `${c.kind} at ${c.baseUrl}` })),
+      { title: 'Loupe: API key for which engine?' },
+    );
+    if (!pick) return;
+    const key = await vscode.window.showInputBox({ title: `API key for ${pick.label}`, prompt: 'Stored in VS Code\'s secret storage. Leave empty to remove the key.', password: true, ignoreFocusOut: true });
+    if (key === undefined) return;
+    if (key) await this.context.secrets.store(keyName(pick.label), key);
+    else await this.context.secrets.delete(keyName(pick.label));
+    vscode.window.showInformationMessage(`Loupe: ${key ? 'saved' : 'removed'} the API key of ${pick.label}.`);
+  }
+
   runnerSettings(): RunnerSettings {
     const c = this.cfg();
     return {
@@ -77,6 +141,8 @@ export class EngineService implements vscode.Disposable {
       defaultModels: c.get<Partial<Record<Task, string>>>('defaultModels', DEFAULTS.taskModels),
       maxImageTokens: c.get<number>('maxImageTokens', DEFAULTS.maxImageTokens),
       maxImagePixels: c.get<number>('maxImagePixels', DEFAULTS.maxImagePixels),
+      batchMaxImages: c.get<number>('batchMaxImages', DEFAULTS.batchMaxImages),
+      batchLimitHint: 'setting loupe.batchMaxImages',
       video: this.videoSettings(),
     };
   }
@@ -109,6 +175,15 @@ export class EngineService implements vscode.Disposable {
     const id = model.handle.info.id;
     const revision = model.handle.info.revision;
     this.status.text = statusText(id, model);
+    const engine = model.handle.info.engine;
+    if (engine && engine !== 'local') {
+      // A server's model: which engine answered and where; dtype and load time are the server's business.
+      const config = this.remoteConfigs().find((c) => c.id === engine);
+      this.status.tooltip = [`${id}`, `engine ${engine}: ${model.provider}${config ? ` at ${config.baseUrl}` : ''}`, 'Click to select a model'].join('\n');
+      this.status.show();
+      this.log.info(`${id} answered by engine ${engine}`);
+      return;
+    }
     this.status.tooltip = [
       `${id}${revision ? ` @ ${revision}` : ''}`,
       `provider: ${PROVIDER_NAMES[model.provider] ?? model.provider}`,
@@ -160,8 +235,33 @@ export class EngineService implements vscode.Disposable {
       detail: `${e.description} Tasks: ${e.capabilities.join(', ')}. Size: ${Object.entries(e.sizes).map(([d, b]) => `${d} ≈ ${formatBytes(b!)}`).join(', ')}`,
     }));
     items.push({ label: '$(folder) Local model folder…', action: 'folder' }, { label: '$(cloud) Hugging Face Hub repository…', action: 'repo' });
-    const pick = await vscode.window.showQuickPick(items, { title: 'Loupe: default model (per-task defaults: setting loupe.defaultModels)', matchOnDescription: true, matchOnDetail: true });
-    if (!pick) return;
+    // Each configured server's /v1/models joins the list as it answers.
+    const qp = vscode.window.createQuickPick<Item>();
+    qp.title = 'Loupe: default model (per-task defaults: setting loupe.defaultModels)';
+    qp.matchOnDescription = qp.matchOnDetail = true;
+    qp.items = items;
+    const remotes = this.remotes();
+    qp.busy = remotes.length > 0;
+    let pending = remotes.length;
+    for (const engine of remotes) {
+      void engine
+        .listModels()
+        .then(
+          (models) => [{ label: `engine ${engine.id}`, kind: vscode.QuickPickItemKind.Separator }, ...models.map((m): Item => ({ id: m.id, label: `${m.id === current ? '$(check) ' : ''}${m.id}`, description: `${m.description}${m.id === current ? ' · default' : ''}`, detail: `Tasks: ${m.capabilities.join(', ')}` }))] as Item[],
+          (e: unknown) => [{ label: `engine ${engine.id}`, kind: vscode.QuickPickItemKind.Separator }, { label: `$(warning) ${engine.id}: not reachable`, detail: describeError(e).message }] as Item[],
+        )
+        .then((more) => {
+          qp.items = [...qp.items, ...more];
+          qp.busy = --pending > 0;
+        });
+    }
+    const pick = await new Promise<Item | undefined>((resolve) => {
+      qp.onDidAccept(() => resolve(qp.selectedItems[0]));
+      qp.onDidHide(() => resolve(undefined));
+      qp.show();
+    });
+    qp.dispose();
+    if (!pick || (!pick.id && !pick.action)) return;
     let id = pick.id;
     if (pick.action === 'folder') {
       const uri = await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, title: 'Folder with config.json and onnx/' });

@@ -1,8 +1,11 @@
-// VS Code edge for messages from the renderer: draw-to-ask inserts a prompt cell, copy writes the clipboard.
+// VS Code edge for messages from the renderer: draw-to-ask inserts a prompt cell, copy writes the clipboard, the
+// batch table's pager gets rows from the sidecar.
 import * as vscode from 'vscode';
 import { describeError } from '../common/errors';
 import { RENDERER_ID } from '../common/result';
-import { parseRendererMessage } from '../common/renderer-messages';
+import { DEFAULTS } from '../common/defaults';
+import { parseRendererMessage, type BatchPageResult } from '../common/renderer-messages';
+import { readPage } from '../core/batch/page';
 import { applyDrawToAsk, type NotebookEditPort } from '../core/notebook/drawToAsk';
 import { selectKernel } from './imageCommands';
 import { notebookDir } from './notebooks';
@@ -19,6 +22,21 @@ export function registerRendererBridge(context: vscode.ExtensionContext, log: vs
         return;
       }
       const nb = editor.notebook;
+      if (msg.type === 'batchPage') {
+        // Rows of a batch beyond those in the output, read from its sidecar next to the notebook.
+        const dir = notebookDir(nb);
+        let reply: BatchPageResult;
+        try {
+          if (!dir) throw new Error('the notebook is not saved');
+          const max = vscode.workspace.getConfiguration('loupe').get<number>('maxImagePixels', DEFAULTS.maxImagePixels);
+          const page = await readPage(dir, { sidecar: msg.sidecar, offset: msg.offset, limit: msg.limit, maxImagePixels: max, ...(msg.truth ? { truth: msg.truth } : {}) });
+          reply = { type: 'batchPageResult', requestId: msg.requestId, rows: page.rows };
+        } catch (e) {
+          reply = { type: 'batchPageResult', requestId: msg.requestId, rows: [], error: describeError(e).message };
+        }
+        await messaging.postMessage(reply, editor);
+        return;
+      }
       // Output ids exist at run time though the stable typings omit them; they are the renderer's item ids.
       const outputId = (o: vscode.NotebookCellOutput) => (o as vscode.NotebookCellOutput & { id?: string }).id ?? '';
       const cells = nb.getCells().map((c) => ({ source: c.document.getText(), outputIds: c.outputs.map(outputId) }));

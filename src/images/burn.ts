@@ -5,16 +5,17 @@ import { labelAnchor, labelText, regionInImage, regionShape, shapeSvg } from '..
 import type { Region } from '../common/result';
 import { loadSharp } from './sharp';
 
-/** SVG of the regions of one image, in display pixels (scale = display / natural). */
-export function regionsSvg(regions: Region[], width: number, height: number, scale: number): string {
+/** SVG of the regions of one image, in display pixels (scale = display / natural); `colors[i]` overrides the label's
+ * colour (side by side, a region takes its model's). */
+export function regionsSvg(regions: Region[], width: number, height: number, scale: number, colors: readonly string[] = []): string {
   const natural = { width: width / scale, height: height / scale };
   const stroke = Math.max(2, Math.round(Math.min(width, height) / 300));
   const font = Math.max(11, Math.round(Math.min(width, height) / 40));
-  const parts = regions.map((region) => {
+  const parts = regions.map((region, i) => {
     const r = regionInImage(region, natural.width, natural.height);
     const shape = r && regionShape(r);
     if (!r || !shape) return '';
-    const c = labelColor(r.label);
+    const c = colors[i] ?? labelColor(r.label);
     const paint = shape.kind === 'point' ? `fill="${c}" stroke="white" stroke-width="1"` : `fill="none" stroke="${c}" stroke-width="${stroke}"`;
     const svg = shapeSvg(shape, paint, stroke * 3, scale);
     if (!r.label) return svg;
@@ -27,10 +28,10 @@ export function regionsSvg(regions: Region[], width: number, height: number, sca
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}">${parts.join('')}</svg>`;
 }
 
-export async function burnRegions(png: Buffer, regions: Region[], naturalWidth: number): Promise<Buffer> {
+export async function burnRegions(png: Buffer, regions: Region[], naturalWidth: number, colors: readonly string[] = []): Promise<Buffer> {
   if (regions.length === 0) return png;
   const sharp = await loadSharp();
   const meta = await sharp(png).metadata();
-  const svg = regionsSvg(regions, meta.width!, meta.height!, meta.width! / naturalWidth);
+  const svg = regionsSvg(regions, meta.width!, meta.height!, meta.width! / naturalWidth, colors);
   return sharp(png).composite([{ input: Buffer.from(svg), top: 0, left: 0 }]).png().toBuffer();
 }

@@ -131,3 +131,12 @@ export async function workbenchResponds(page: Page, ms = 5000): Promise<number> 
   return Date.now() - t;
 }
 
+
+/** The batch view (`@images`) shown in a notebook webview: its frame and locator, when visible. */
+export async function batchView(page: Page): Promise<{ frame: Frame; view: Locator } | undefined> {
+  for (const frame of await rendererFrames(page, '.loupe-batch')) {
+    const view = frame.locator('.loupe-batch');
+    if ((await view.count()) > 0 && (await view.first().isVisible())) return { frame, view: view.first() };
+  }
+  return undefined;
+}

@@ -5,13 +5,14 @@
 // share the workbench; each saves test-results/e2e/<scenario>.png (and <scenario>-failure.png when it fails).
 // Env: LOUPE_E2E_SKIP=1 skips; LOUPE_E2E_VSIX=<path> installs that vsix; LOUPE_E2E_KEEP=1 keeps temp folders.
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Page, Request } from 'playwright-core';
 import { RESULTS_DIR, WAIT_MS, openFile, openFileFromExplorer, rendererFrames, runCommand, screenshot, sleep, startWorkbench, waitFor, type Workbench } from './harness';
-import { activeNotebook, allFrameText, cellState, cellText, codeCell, pickKernelIfAsked, renderedResults, resultWithImage, runAll, runCell, waitCellDone, workbenchResponds } from './loupe';
-import { SKIP, SPOT_BOX, SPOT_SIZE, VIDEO_CLIP, eventLoopLines, makeWorkspace, modelSettings, prepare } from './workspace';
+import { activeNotebook, allFrameText, batchView, cellState, cellText, codeCell, pickKernelIfAsked, renderedResults, resultWithImage, runAll, runCell, waitCellDone, workbenchResponds } from './loupe';
+import { startServer, type TestServer } from '../helpers/openai-server';
+import { SCREEN_BUTTONS, SKIP, SPOT_BOX, SPOT_SIZE, VIDEO_CLIP, batchSpot, eventLoopLines, makeWorkspace, modelSettings, prepare } from './workspace';
 import { SPOT as CLIP_SPOT, spotBox } from '../helpers/video';
 
 const MALFORMED = '{"loupe": 1, "cells": [ oops';
@@ -19,10 +20,13 @@ const EVENT_LOOP_LIMIT_MS = 50;
 const EVENT_LOOP_HARD_MS = 250;
 const NORMAL = { width: 1400, height: 1100 };
 /** Tall enough for every cell and output of the tour, so nothing is virtualized away and the screenshot shows all. */
-const TALL = { width: 1400, height: 7400 };
+const TALL = { width: 1400, height: 10400 };
 
 let wb: Workbench | undefined;
 let workspace: string;
+/** A vLLM-shaped server answering with the fixture Qwen2-VL model (user settings), and one a workspace names (ignored). */
+let gpu: TestServer | undefined;
+let trap: TestServer | undefined;
 const t0 = Date.now();
 const elapsed = () => `${((Date.now() - t0) / 1000).toFixed(1)} s`;
 const log = (m: string) => console.log(`[e2e +${elapsed()}] ${m}`);
@@ -44,8 +48,13 @@ before(
     const vsix = prepare(log);
     workspace = await makeWorkspace();
     writeFileSync(join(workspace, 'bad.loupe'), MALFORMED);
-    // Tall enough for every cell and output of the tour, so nothing is virtualized away and the screenshot shows all.
-    wb = await startWorkbench({ vsix, folder: workspace, viewport: NORMAL, name: 'tour', settings: modelSettings(workspace) });
+    gpu = await startServer({ models: ['Qwen/Qwen2-VL-2B-Instruct'], mode: 'fixture' });
+    trap = await startServer({ models: ['Qwen/Qwen2-VL-2B-Instruct'], mode: 'fixture' });
+    // A workspace must not choose where a user's images go: its loupe.engines (pointing at the trap) is ignored.
+    mkdirSync(join(workspace, '.vscode'), { recursive: true });
+    writeFileSync(join(workspace, '.vscode', 'settings.json'), JSON.stringify({ 'loupe.engines': [{ id: 'gpu', kind: 'vllm', baseUrl: trap.url }] }));
+    const engines = [{ id: 'gpu', kind: 'vllm', baseUrl: gpu.url }];
+    wb = await startWorkbench({ vsix, folder: workspace, viewport: NORMAL, name: 'tour', settings: { ...modelSettings(workspace), 'loupe.engines': engines } });
     log('workbench up');
   },
   { timeout: 40 * 60_000 },
@@ -54,6 +63,8 @@ before(
 after(
   async () => {
     await wb?.stop();
+    await gpu?.close();
+    await trap?.close();
     if (workspace && !process.env.LOUPE_E2E_KEEP) rmSync(workspace, { recursive: true, force: true });
     log('done');
   },
@@ -94,6 +105,9 @@ const TOUR = [
   { text: '@task ground', images: ['coffee.png'], rects: true },
   { text: '@task describe-region', images: ['coffee.png'] },
   { text: '@model qwen2-vl-2b', images: ['chelsea.png', 'rocket.jpg'] },
+  { text: '@task list-elements', images: ['screen-login.png'], rects: true },
+  { text: '@task find-element', images: ['screen-login.png'], rects: true },
+  { text: '@task tappable', images: ['screen-login.png'], rects: true },
   // Video: the filmstrip's frames (the large frame's image is one more).
   { text: '@video videos/rocket-pan.mp4', images: [], video: 6 },
   { text: 'the rocket', images: [], video: 6, rects: true },
@@ -101,8 +115,8 @@ const TOUR = [
 ] as const;
 const CODE_CELLS = TOUR.length;
 
-test(`tour.loupe: Run All runs all ${CODE_CELLS} code cells; images, OCR quads, grounding boxes, the comparison and the video cells render`, { timeout: 300_000, skip: SKIP }, () =>
-  scenario('tour', { expected: 6, cells: [8, 10, 12, 14, 18, 20] }, async (page) => {
+test(`tour.loupe: Run All runs all ${CODE_CELLS} code cells; images, OCR quads, grounding boxes, the comparison, the screens and the video cells render`, { timeout: 360_000, skip: SKIP }, () =>
+  scenario('tour', { expected: 6, cells: [8, 10, 12, 14, 22, 24] }, async (page) => {
     await page.setViewportSize(TALL);
     await openFile(page, 'tour.loupe');
     const nb = activeNotebook(page);
@@ -114,7 +128,7 @@ test(`tour.loupe: Run All runs all ${CODE_CELLS} code cells; images, OCR quads, 
       await pickKernelIfAsked(page);
       const done = (await nb.locator('.codicon-notebook-state-success').count()) + (await nb.locator('.codicon-notebook-state-error').count());
       return done === CODE_CELLS;
-    }, 240_000);
+    }, 300_000);
     log('tour: run all finished');
     const errors = await nb.locator('.code-cell-row', { has: page.locator('.codicon-notebook-state-error') }).allInnerTexts();
     assert.deepEqual(errors.map((t) => t.replace(/\s+/g, ' ').slice(0, 120)), [], 'tour cells marked failed');
@@ -144,6 +158,7 @@ test(`tour.loupe: Run All runs all ${CODE_CELLS} code cells; images, OCR quads, 
     // The comparison cell: two images side by side, both decoded.
     assert.equal(results[6]!.imgsLoaded, 2, 'comparison shows two decoded images');
     assert.match(results[3]!.answer, /FIXTURE TEXT/, 'the OCR answer (fixture text)');
+    assert.match(results[9]!.text, /✓ tappable|tappable/, 'the tappable answer');
     const text = await allFrameText(page);
     assert.doesNotMatch(text, /\b(Traceback|Error:)/, 'a notebook webview shows an error');
     await page.mouse.move(0, 0);
@@ -345,6 +360,213 @@ test('a video cell shows its filmstrip; grounding across frames boxes the spot o
     assert.ok(x2 > x0, 'the box moved right with the spot');
     await page.mouse.move(0, 0);
     await screenshot(page, 'video-grounding');
+    await closeAllEditors(page);
+  }),
+);
+
+test('a screen cell lists its elements (table and overlay synced both ways, keyboard too) and another finds one', { timeout: 150_000, skip: SKIP }, () =>
+  scenario('screens', { expected: 2, cells: [1, 2] }, async (page) => {
+    await closeAllEditors(page);
+    // Both cells and their outputs in view: VS Code renders only cells near the viewport.
+    await page.setViewportSize(TALL);
+    try {
+      await openFile(page, 'screen.loupe');
+      const list = codeCell(page, '@task list-elements');
+      const find = codeCell(page, 'the Sign in button');
+      await list.first().waitFor({ timeout: WAIT_MS });
+      await runAll(page);
+      assert.equal(await waitCellDone(page, list.first(), 'the list-elements cell', 90_000), 'success');
+      assert.equal(await waitCellDone(page, find.first(), 'the find-element cell', 90_000), 'success');
+      // The element list: a table row per element, a box per row, on the detector's output.
+      const found = await waitFor('the element table', async () => {
+        for (const frame of await rendererFrames(page)) {
+          const result = frame.locator('.loupe-result', { has: frame.locator('.loupe-elements:not([hidden]) tbody tr') });
+          if ((await result.count()) > 0 && (await result.first().getAttribute('data-status')) === 'ok') return { frame, result: result.first() };
+        }
+        return undefined;
+      });
+      const { result } = found;
+      await result.scrollIntoViewIfNeeded();
+      const rows = result.locator('.loupe-elements tbody tr');
+      const cells = await rows.evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].slice(1, 4).map((td) => td.textContent)));
+      log(`screens: elements ${JSON.stringify(cells)}`);
+      assert.equal(cells.length, SCREEN_BUTTONS.length + 1, 'three detected buttons and one OCR text line');
+      assert.deepEqual(cells.map((c) => c[0]).sort(), ['button', 'icon', 'icon', 'text']);
+      for (const b of SCREEN_BUTTONS) assert.ok(cells.some((c) => c[2] === `[${b.box.join(', ')}]`), `a row with the box ${b.box} (rows: ${JSON.stringify(cells)})`);
+      assert.equal(await result.locator('svg.loupe-svg rect.loupe-region').count(), cells.length, 'one box on the image per row');
+      // Row → box: hovering a row lights its box.
+      const second = rows.nth(1);
+      const id = await second.getAttribute('data-region');
+      await second.hover();
+      await waitFor('the hovered row\'s box lit', async () => (await result.locator(`svg .loupe-region[data-region="${id}"].is-hot`).count()) === 1, 5000);
+      // Box → row: clicking the first row's box on the image selects that row.
+      const firstId = await rows.first().getAttribute('data-region');
+      const shape = result.locator(`svg .loupe-region[data-region="${firstId}"]`);
+      const bb = (await shape.boundingBox())!;
+      await page.mouse.click(bb.x + 2, bb.y + bb.height / 2);
+      await waitFor('the clicked box\'s row selected', async () => (await rows.first().getAttribute('aria-selected')) === 'true', 5000);
+      // Keyboard: from a row, arrows and Enter select another element and its box.
+      // The keys go to the rows themselves: after the click on the image the workbench may take focus back from the
+      // webview at any moment (real key presses on the table are in test/renderer/screens.test.ts).
+      await rows.first().focus();
+      await rows.first().dispatchEvent('keydown', { key: 'ArrowDown', bubbles: true });
+      await waitFor('ArrowDown moves to the second row', async () => (await found.frame.evaluate(() => (document.activeElement as HTMLElement | null)?.dataset.region)) === id, 5000);
+      await rows.nth(1).dispatchEvent('keydown', { key: 'Enter', bubbles: true });
+      await waitFor('Enter on the second row selects its box', async () => (await result.locator(`svg .loupe-region[data-region="${id}"].is-selected`).count()) === 1, 5000);
+      // The find-element cell: one box on the same screen.
+      const findResult = await waitFor('the find-element output with one box', async () => {
+        for (const frame of await rendererFrames(page)) {
+          const r = frame.locator('.loupe-result', { has: frame.locator('figure img[alt*="screen-e2e.png"]') }).filter({ hasNot: frame.locator('.loupe-elements:not([hidden])') });
+          if ((await r.count()) > 0 && (await r.first().locator('svg rect.loupe-region').count()) === 1) return r.first();
+        }
+        return undefined;
+      });
+      assert.match((await findResult.locator('.loupe-answer:not(.loupe-image-answer)').first().textContent()) ?? '', /the Sign in button/);
+      await page.mouse.move(0, 0);
+      await page.setViewportSize({ width: NORMAL.width, height: 2200 });
+      await screenshot(page, 'screens');
+    } finally {
+      await page.setViewportSize(NORMAL);
+    }
+  }),
+);
+
+test('side by side: a local fixture model and a vLLM-shaped server answer one cell in two columns, each with its box in its colour; a workspace\'s engines are ignored', { timeout: 150_000, skip: SKIP }, () =>
+  scenario('side-by-side', { expected: 1, cells: [1] }, async (page) => {
+    await closeAllEditors(page);
+    await openFile(page, 'side.loupe');
+    const cell = codeCell(page, 'gpu:Qwen').first();
+    await cell.waitFor({ timeout: WAIT_MS });
+    await runAll(page);
+    assert.equal(await waitCellDone(page, cell, 'the side-by-side cell', 90_000), 'success', 'both models answered');
+    const r = await waitFor('two columns, each with its box, and a legend', async () => {
+      const x = await resultWithImage(page, 'side.png');
+      if (!x || (await x.result.getAttribute('data-status')) !== 'ok') return undefined;
+      const cols = await x.result.locator('.loupe-column').count();
+      const m0 = await x.result.locator('svg.loupe-svg .loupe-region.loupe-m0').count();
+      const m1 = await x.result.locator('svg.loupe-svg .loupe-region.loupe-m1').count();
+      return cols === 2 && m0 === 1 && m1 === 1 ? x : undefined;
+    });
+    const heads = await r.result.locator('.loupe-column-head strong').allTextContents();
+    log(`side by side: columns ${JSON.stringify(heads)}`);
+    assert.match(heads[0]!, /^(tiny-florence2|florence-2-base)/);
+    assert.match(heads[1]!, /^gpu:Qwen\/Qwen2-VL-2B-Instruct \(vLLM\)/);
+    const answers = await r.result.locator('.loupe-column .loupe-run-answer').allTextContents();
+    assert.equal(answers.length, 2, 'an answer in each column');
+    assert.deepEqual(await r.result.locator('.loupe-legend-item').allTextContents(), [heads[0], heads[1]]);
+    // Each box lands on the spot, drawn in its model's colour.
+    const img = r.result.locator('figure img').first();
+    await waitFor('side.png decoded', () => img.evaluate((i: HTMLImageElement) => i.complete && i.naturalWidth > 0));
+    const ib = (await img.boundingBox())!;
+    const sx = ib.width / SPOT_SIZE.width;
+    const sy = ib.height / SPOT_SIZE.height;
+    const strokes: string[] = [];
+    for (const m of [0, 1]) {
+      const shape = r.result.locator(`svg.loupe-svg .loupe-region.loupe-m${m}`).first();
+      const bb = (await shape.boundingBox())!;
+      strokes.push(await shape.evaluate((e) => getComputedStyle(e).stroke));
+      const got = [bb.x, bb.y, bb.x + bb.width, bb.y + bb.height];
+      const want = [ib.x + SPOT_BOX[0] * sx, ib.y + SPOT_BOX[1] * sy, ib.x + SPOT_BOX[2] * sx, ib.y + SPOT_BOX[3] * sy];
+      log(`side by side: model ${m} box on screen ${got.map((v) => v.toFixed(0))}, spot ${want.map((v) => v.toFixed(0))}`);
+      got.forEach((v, i) => assert.ok(Math.abs(v - want[i]!) <= (i % 2 ? ib.height : ib.width) / 24 + 2, `model ${m} edge ${i}: ${v.toFixed(1)} vs ${want[i]!.toFixed(1)}`));
+    }
+    assert.notEqual(strokes[0], strokes[1], `each model its own colour (${strokes.join(' vs ')})`);
+    // The legend hides the server model's box and shows it again.
+    await r.result.locator('.loupe-legend-item[data-model="1"]').click();
+    await waitFor('model 2 hidden', async () => (await r.result.locator('.loupe-region.loupe-m1').first().evaluate((e) => getComputedStyle(e).display)) === 'none');
+    assert.notEqual(await r.result.locator('.loupe-region.loupe-m0').first().evaluate((e) => getComputedStyle(e).display), 'none');
+    await screenshot(page, 'side-by-side-toggled');
+    await r.result.locator('.loupe-legend-item[data-model="1"]').click();
+    await page.mouse.move(0, 0);
+    await screenshot(page, 'side-by-side');
+    assert.equal(gpu!.requests.length, 1, 'the user-settings server answered once');
+    assert.equal(trap!.requests.length, 0, 'the workspace\'s server got nothing');
+    // The saved notebook keeps both runs with their models.
+    type Saved = { cells: { outputs: { items: { mime: string; json?: { runs?: { modelIndex?: number; model?: { id: string; engine?: string } }[] } }[] }[] }[] };
+    const runs = await waitFor('side.loupe saved with both runs', async () => {
+      await runCommand(page, 'File: Save');
+      const saved = JSON.parse(readFileSync(join(workspace, 'side.loupe'), 'utf8')) as Saved;
+      const res = saved.cells[0]?.outputs.flatMap((o) => o.items).find((i) => i.mime === 'application/vnd.loupe.result+json')?.json;
+      return res?.runs?.length === 2 ? res.runs : undefined;
+    }, 30_000, 1000);
+    assert.deepEqual(runs.map((x) => [x.modelIndex, x.model?.engine]), [[0, 'local'], [1, 'gpu']]);
+    await closeAllEditors(page);
+  }),
+);
+
+test('a 20-image batch: progress in the cell, cancel keeps what is done, running again resumes, Export Session → COCO writes every row', { timeout: 240_000, skip: SKIP }, () =>
+  scenario('batch', undefined, async (page) => {
+    await closeAllEditors(page);
+    await openFile(page, 'batch.loupe');
+    const cell = codeCell(page, '@images batch').first();
+    await cell.waitFor({ timeout: WAIT_MS });
+    const state = async () => {
+      const b = await batchView(page);
+      if (!b) return undefined;
+      return { b, state: await b.view.getAttribute('data-state'), done: Number(await b.view.locator('progress').getAttribute('value')), text: (await b.view.locator('.loupe-batch-status').textContent()) ?? '' };
+    };
+    await runAll(page);
+    const running = await waitFor('the batch to be under way', async () => {
+      const s = await state();
+      return s?.state === 'running' && s.done >= 3 ? s : undefined;
+    }, 90_000, 100);
+    log(`batch: ${running.text}`);
+    assert.match(running.text, /^Batch running: \d+ of 20 done · [\d.]+ images\/s · about .* left · 0 errors — @images batch\/\*\.png$/);
+    await screenshot(page, 'batch-running');
+    const interrupt = activeNotebook(page).locator('.notebook-toolbar-container .action-label', { hasText: /^Interrupt$/ });
+    if (await interrupt.first().isVisible()) await interrupt.first().click();
+    else await runCommand(page, 'Notebook: Interrupt');
+    const cancelled = await waitFor('the batch to stop', async () => {
+      const s = await state();
+      return s?.state === 'cancelled' ? s : undefined;
+    }, 20_000, 100);
+    log(`batch cancelled: ${cancelled.text}`);
+    assert.ok(cancelled.done >= 3 && cancelled.done < 20, `cancelled mid-way at ${cancelled.done}`);
+    assert.match((await cancelled.b.view.locator('.loupe-error').textContent()) ?? '', /Cancelled: \d+ of 20 done, kept in batch\.loupe\.runs\/batch-[0-9a-f]{16}\.jsonl\. Run the cell again to resume\./);
+    const runs = join(workspace, 'batch.loupe.runs');
+    const sidecarRows = () => readdirSync(runs).filter((f) => f.endsWith('.jsonl')).flatMap((f) => readFileSync(join(runs, f), 'utf8').split('\n').filter(Boolean));
+    assert.equal(sidecarRows().length, cancelled.done, 'every finished image is on disk');
+    // Again: the finished images are skipped, the rest run.
+    await runAll(page);
+    const done = await waitFor('the batch to finish', async () => {
+      const s = await state();
+      return s?.state === 'done' ? s : undefined;
+    }, 120_000, 200);
+    log(`batch resumed: ${done.text}`);
+    assert.equal(done.text, `Batch finished: 20 of 20 done · 0 errors · ${cancelled.done} from an earlier run — @images batch/*.png`);
+    assert.equal(sidecarRows().length, 20, 'each image once');
+    assert.equal(await done.b.view.locator('.loupe-batch-table tbody tr').count(), 20);
+    assert.equal(await done.b.view.locator('.loupe-batch-table img').count(), 20, 'thumbnails');
+    // Scored against the truth: every box is a hit.
+    const score = await done.b.view.locator('.loupe-batch-score tbody td').allTextContents();
+    log(`batch score: ${score.join(' | ')}`);
+    assert.deepEqual(score.slice(1, 5), ['20', '20', '20', '100.0%']);
+    await page.mouse.move(0, 0);
+    await screenshot(page, 'batch');
+    // Export Session → COCO: the save dialog names a folder, and every row's box is there, in image pixels.
+    const outDir = join(workspace, 'batch.coco');
+    rmSync(outDir, { recursive: true, force: true });
+    await runCommand(page, 'Loupe: Export Session…');
+    const pick = page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: 'COCO annotations' });
+    await pick.first().waitFor({ state: 'visible', timeout: WAIT_MS });
+    await pick.first().click();
+    const input = page.locator('.quick-input-widget .quick-input-box input');
+    await waitFor('the save dialog to suggest batch.coco', async () => (await input.isVisible()) && /batch\.coco$/.test(await input.inputValue()), 20_000);
+    await page.keyboard.press('Enter');
+    const file = join(outDir, 'annotations.coco.json');
+    await waitFor('annotations.coco.json written', () => existsSync(file), 30_000);
+    const coco = JSON.parse(readFileSync(file, 'utf8')) as { images: { id: number; file_name: string; width: number; height: number }[]; annotations: { image_id: number; bbox: number[] }[] };
+    assert.equal(coco.images.length, 20);
+    assert.equal(coco.annotations.length, 20);
+    for (const im of coco.images) {
+      const i = Number(/spot-(\d+)\.png$/.exec(im.file_name)![1]);
+      const want = batchSpot(i);
+      assert.deepEqual([im.width, im.height], [want.width, want.height]);
+      const [x, y, w, h] = coco.annotations.find((a) => a.image_id === im.id)!.bbox as [number, number, number, number];
+      const got = [x, y, x + w, y + h];
+      got.forEach((v, k) => assert.ok(Math.abs(v - want.box[k]!) <= (k % 2 ? want.height : want.width) / 24 + 2, `${im.file_name} edge ${k}: ${v} vs ${want.box[k]}`));
+    }
+    await page.locator('.notifications-toasts', { hasText: /wrote \d+ files? for 1 batch/ }).first().waitFor({ state: 'visible', timeout: 10_000 });
     await closeAllEditors(page);
   }),
 );

@@ -23,8 +23,22 @@ export const SPOT_BOX = [300, 100, 450, 200] as const; // columns 12..17, rows 6
  * about 3000 of them before an end token (seconds of streaming), found by trying seeds on this prompt.
  */
 export const LONG_CELL = '@model qwen2-vl-2b\n@image long.png\n@set max_new_tokens=4000 do_sample=true temperature=1000000 top_k=5000 top_p=1 seed=34\nTell me everything about this picture.';
+/** The screens scenario: a generated screen, its buttons, and a cell that lists the elements and one that finds one. */
+// 480×800 letterboxes to 640 at ×0.8: every edge below lands on a whole input pixel, so the boxes come back exactly.
+export const SCREEN_SIZE = { width: 480, height: 800 } as const;
+export const SCREEN_BUTTONS: { box: [number, number, number, number]; color: string }[] = [
+  { box: [410, 40, 460, 90], color: '#ffffff' },
+  { box: [80, 560, 400, 610], color: '#ffffff' },
+  { box: [80, 640, 400, 690], color: '#ff2020' },
+];
+export const SCREEN_CELLS: NotebookCellSpec[] = [{ source: '@model omniparser-icon-detect\n@image screen-e2e.png\n@task list-elements' }, { source: '@image screen-e2e.png\n@task find-element\nthe Sign in button' }];
 export const SHORT_CELL = '@image long.png\n@task caption';
 /** The notebook edited on disk while a cell of it streams (the merge scenario). */
+/** Side by side: the local fixture (as florence-2-base) and the test server's model, over one spot image. */
+export const SIDE_CELL = '@model florence-2-base, gpu:Qwen/Qwen2-VL-2B-Instruct\n@image side.png\n@task ground\nthe lamp';
+/** A batch of 20 spot images (large enough that one takes a moment, so the batch can be cancelled mid-way). */
+export const BATCH_CELL = '@model qwen2-vl-2b\n@images batch/*.png\n@truth batch/truth.json\n@task ground\nthe lamp';
+export const batchSpot = (i: number) => ({ width: 1200 + i * 10, height: 900, box: [150 + i * 5, 120, 600 + i * 5, 420] as [number, number, number, number] });
 export const MERGE_CELLS: NotebookCellSpec[] = [{ source: LONG_CELL.replace('seed=34', 'seed=35') }, { source: '@image spot.png\n@task caption' }];
 
 
@@ -66,6 +80,7 @@ export function modelSettings(workspace: string): Record<string, unknown> {
     'loupe.customModels': [
       { id: 'florence-2-base', path: join(workspace, 'models', 'tiny-florence2') },
       { id: 'qwen2-vl-2b', path: join(workspace, 'models', 'tiny-qwen2vl') },
+      { id: 'omniparser-icon-detect', path: join(workspace, 'models', 'tiny-yolo') },
     ],
     'loupe.allowDownloads': false,
     'loupe.device': 'cpu',
@@ -94,7 +109,7 @@ export async function makeWorkspace(): Promise<string> {
   const ws = mkdtempSync(join(tmpdir(), 'loupe-e2e-ws-'));
   cpSync(join(REPO_ROOT, 'examples'), ws, { recursive: true });
   mkdirSync(join(ws, 'models'));
-  for (const m of ['tiny-florence2', 'tiny-qwen2vl']) cpSync(join(REPO_ROOT, 'test', 'fixtures', 'models', m), join(ws, 'models', m), { recursive: true });
+  for (const m of ['tiny-florence2', 'tiny-qwen2vl', 'tiny-yolo']) cpSync(join(REPO_ROOT, 'test', 'fixtures', 'models', m), join(ws, 'models', m), { recursive: true });
   const [x1, y1, x2, y2] = SPOT_BOX;
   await sharp({ create: { width: SPOT_SIZE.width, height: SPOT_SIZE.height, channels: 3, background: { r: 20, g: 20, b: 28 } } })
     .composite([{ input: { create: { width: x2 - x1, height: y2 - y1, channels: 3, background: { r: 255, g: 255, b: 255 } } }, left: x1, top: y1 }])
@@ -105,12 +120,39 @@ export async function makeWorkspace(): Promise<string> {
   const jpeg = readFileSync(join(ws, 'images', 'rocket.jpg'));
   writeFileSync(join(ws, 'broken.jpg'), jpeg.subarray(0, Math.floor(jpeg.length / 2)));
   writeFileSync(join(ws, 'huge.png'), pngDeclaring(30000, 30000));
+  // A dark phone screen with plain bright buttons (one red): what tiny-yolo boxes exactly (screens scenario).
+  await sharp({ create: { width: SCREEN_SIZE.width, height: SCREEN_SIZE.height, channels: 3, background: { r: 24, g: 24, b: 28 } } })
+    .composite(SCREEN_BUTTONS.map(({ box: [a, b, c, d], color }) => ({ input: { create: { width: c - a, height: d - b, channels: 3 as const, background: color } }, left: a, top: b })))
+    .png()
+    .toFile(join(ws, 'screen-e2e.png'));
+  writeFileSync(join(ws, 'screen.loupe'), notebookJson(SCREEN_CELLS));
   writeFileSync(join(ws, 'spot.loupe'), notebookJson([{ source: '@image spot.png\n@task ground\nthe lamp' }]));
   writeFileSync(join(ws, 'long.loupe'), notebookJson([{ source: LONG_CELL }, { source: SHORT_CELL }]));
   writeFileSync(join(ws, 'merge.loupe'), notebookJson(MERGE_CELLS));
   // A clip whose bright square moves right frame by frame (test/helpers/video.ts): a video cell and grounding across frames.
   await makeSpotClip(join(ws, 'spot.mp4'), { frames: VIDEO_CLIP.frames, fps: VIDEO_CLIP.fps });
   writeFileSync(join(ws, 'video.loupe'), notebookJson([{ source: '@video spot.mp4\n@set frames=6' }, { source: '@video spot.mp4\n@set frames=6\n@task ground\nthe spot' }]));
+  cpSync(join(ws, 'spot.png'), join(ws, 'side.png'));
+  mkdirSync(join(ws, 'batch'));
+  for (let i = 0; i < 20; i++) {
+    const s = batchSpot(i);
+    const [bx1, by1, bx2, by2] = s.box;
+    await sharp({ create: { width: s.width, height: s.height, channels: 3, background: { r: 20, g: 20, b: 28 } } })
+      .composite([{ input: { create: { width: bx2 - bx1, height: by2 - by1, channels: 3, background: { r: 255, g: 255, b: 255 } } }, left: bx1, top: by1 }])
+      .png()
+      .toFile(join(ws, 'batch', `spot-${String(i).padStart(2, '0')}.png`));
+  }
+  const spots = Array.from({ length: 20 }, (_, i) => batchSpot(i));
+  writeFileSync(
+    join(ws, 'batch', 'truth.json'),
+    JSON.stringify({
+      images: spots.map((s, i) => ({ id: i + 1, file_name: `spot-${String(i).padStart(2, '0')}.png`, width: s.width, height: s.height })),
+      annotations: spots.map((s, i) => ({ id: i + 1, image_id: i + 1, category_id: 1, bbox: [s.box[0], s.box[1], s.box[2] - s.box[0], s.box[3] - s.box[1]], area: 1, iscrowd: 0 })),
+      categories: [{ id: 1, name: 'lamp' }],
+    }),
+  );
+  writeFileSync(join(ws, 'batch.loupe'), notebookJson([{ source: BATCH_CELL }]));
+  writeFileSync(join(ws, 'side.loupe'), notebookJson([{ source: SIDE_CELL }]));
   writeFileSync(join(ws, 'bad-images.loupe'), notebookJson([{ source: '@image broken.jpg' }, { source: '@image huge.png' }, { source: '@image huge.png\n@task caption' }]));
   return ws;
 }

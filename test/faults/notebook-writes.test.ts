@@ -61,6 +61,41 @@ test('edits saved during a run are kept: each result goes to its cell, an edited
   assert.deepEqual(tmpFiles(dir), []);
 });
 
+test('a save never replaces a file another program saved meanwhile: the write is refused and the saver merges into the newer file', async () => {
+  const { writeNotebookFile } = await import('../../src/core/notebook/write');
+  const { NotebookSaver } = await import('../../src/cli/save');
+  const p = join(dir, 'cas.loupe');
+  const ran = notebook([code('@image a.png\n@task caption'), code('@image b.png\n@task caption')]);
+  writeFileSync(p, serializeNotebook(ran));
+  const old = readFileSync(p);
+  // Someone saves between our read and our rename: the write is refused and nothing is left behind.
+  const theirs = notebook([md('## theirs'), ...ran.cells]);
+  writeFileSync(p, serializeNotebook(theirs));
+  assert.equal(await writeNotebookFile(p, Buffer.from('ours'), { unchangedFrom: old }), false);
+  assert.equal(read(p).cells[0]!.source, '## theirs');
+  assert.deepEqual(tmpFiles(dir), []);
+  // The saver, racing an editor that saves on every look, still lands its result and keeps the editor's cells.
+  const saver = new NotebookSaver(ran, p, true, { say: () => undefined });
+  let saves = 0;
+  const timer = setInterval(() => {
+    const nb = read(p);
+    if (saves++ >= 10) return;
+    // As editors save: the whole file beside, renamed over it.
+    writeFileSync(`${p}.editor`, serializeNotebook({ ...nb, cells: [...nb.cells, md(`## save ${saves}`)] }));
+    renameSync(`${p}.editor`, p);
+  }, 1);
+  try {
+    await saver.record(1, [OLD]);
+  } finally {
+    clearInterval(timer);
+  }
+  const nb = read(p);
+  assert.equal(nb.cells[0]!.source, '## theirs');
+  const second = nb.cells.find((c) => c.source === ran.cells[1]!.source)!;
+  assert.equal(second.outputs.length, 1, 'the result landed in its cell');
+  assert.ok(nb.cells.some((c) => /^## save \d+$/.test(c.source)), 'the editor\'s saves are kept');
+});
+
 test('a stale mark reaches the result the renderer and exports read', () => {
   // The merge marks a Loupe result stale with a warning, not only its output metadata.
   const p = write('stale.loupe', [code('@image images/coffee.png\n@task caption')]);

@@ -18,6 +18,11 @@ function outputItem(id, value) {
 
 const h = {
   messages: [],
+  listeners: new Set(),
+  /** Delivers a message from the extension side to the renderer. */
+  send(m) {
+    for (const l of h.listeners) l(JSON.parse(JSON.stringify(m)));
+  },
   state: undefined,
   created,
   revoked,
@@ -27,6 +32,7 @@ const h = {
     h.api?.disposeOutputItem?.();
     document.getElementById('outputs').replaceChildren();
     h.messages.length = 0;
+    h.listeners.clear();
     h.state = state;
     const ctx = {
       getState: () => h.state,
@@ -37,7 +43,11 @@ const h = {
     };
     if (messaging) {
       ctx.postMessage = (m) => h.messages.push(JSON.parse(JSON.stringify(m)));
-      ctx.onDidReceiveMessage = () => ({ dispose() {} });
+      // Messages from the "extension" (h.send), to every listener, as VS Code's renderer messaging does.
+      ctx.onDidReceiveMessage = (listener) => {
+        h.listeners.add(listener);
+        return { dispose: () => h.listeners.delete(listener) };
+      };
     }
     h.api = await activate(ctx);
   },

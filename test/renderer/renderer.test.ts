@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import sharp from 'sharp';
+import type { BatchRowView, BatchSummary } from '../../src/common/batch';
 import type { LoupeResult, Region, ResultImage } from '../../src/common/result';
 import { loadImage } from '../../src/images/load';
 import { launch, makeResult, openHarness, regionsOf, ROOT, spanOf, startServer, withRun } from './support';
@@ -358,6 +359,99 @@ test('comparison: two images side by side, four in a grid (remembered), synchron
   await page.keyboard.press('+');
   assert.equal(new Set(await transforms(out('cmp4'))).size, 1, 'grid: all four zoomed together');
   assertPlaced(await placements(out('cmp4'), regionsOf(four), 3), 'grid image 4 zoomed');
+});
+
+test('side by side: one column per model over the same image, regions in each model\'s colour with a legend that toggles them, a failed model shows its error in its column', async () => {
+  await setup();
+  const a = 'The red square is on the left.';
+  const b = 'I see a blue square.';
+  const run = (modelIndex: number, id: string, answer: string, regions: Region[], extra: Partial<LoupeResult['runs'][number]> = {}) => ({
+    images: [1], modelIndex, model: { id, engine: modelIndex ? 'gpu' : 'local', provider: modelIndex ? 'vLLM' : 'cpu' }, status: 'ok' as const, answer, regions, warnings: [], stats: { totalMs: 1200 + modelIndex, generatedTokens: 9 }, ...extra,
+  });
+  const side = makeResult([img.marks!], [], '', {
+    runs: [
+      run(0, 'tiny-qwen2vl', a, [{ image: 1, label: 'red square', kind: 'box', coords: RED, span: spanOf(a, 'red square') }]),
+      run(1, 'gpu:Qwen/Qwen2.5-VL-7B-Instruct', b, [{ image: 1, label: 'blue square', kind: 'box', coords: BLUE, span: spanOf(b, 'blue square') }]),
+      run(2, 'gpu:nope', '', [], { model: { id: 'gpu:nope' }, status: 'error', error: 'Model not served: engine gpu has no model "nope". It serves: Qwen/Qwen2.5-VL-7B-Instruct.' }),
+    ],
+  });
+  await render('side', side);
+  const heads = await page.$$eval(`${out('side')} .loupe-column-head`, (h) => h.map((e) => e.textContent));
+  assert.deepEqual(heads, ['tiny-qwen2vl (cpu)1.2 s · 9 tok', 'gpu:Qwen/Qwen2.5-VL-7B-Instruct (vLLM)1.2 s · 9 tok', 'gpu:nopefailed']);
+  const cols = await page.$$eval(`${out('side')} .loupe-column`, (c) => c.map((e) => [e.querySelector('.loupe-run-answer')?.textContent ?? '', e.querySelector('.loupe-error')?.textContent ?? '', Math.round(e.getBoundingClientRect().top)] as const));
+  assert.deepEqual(cols.map((c) => c[0]), [a, b, '']);
+  assert.match(cols[2]![1], /Model not served: engine gpu has no model "nope"/);
+  assert.equal(new Set(cols.map((c) => c[2])).size, 1, 'columns: one row');
+  assert.equal(await page.$eval(`${out('side')} .loupe-messages`, (e) => e.textContent), '', 'the error is in its column, not the cell');
+  // Both models' boxes on the one image, each on its pixels and in its model's colour (blue, orange), not its label's.
+  assertPlaced(await placements(out('side'), regionsOf(side)), 'side by side');
+  const strokes = await page.$$eval(`${out('side')} .loupe-region`, (r) => r.map((e) => getComputedStyle(e).stroke));
+  assert.deepEqual(strokes, ['rgb(67, 99, 216)', 'rgb(245, 130, 49)']);
+  const legend = await page.$$eval(`${out('side')} .loupe-legend-item`, (l) => l.map((e) => [e.textContent, getComputedStyle(e.querySelector('.loupe-swatch')!).backgroundColor, e.getAttribute('aria-pressed')]));
+  assert.deepEqual(legend, [['tiny-qwen2vl (cpu)', 'rgb(67, 99, 216)', 'true'], ['gpu:Qwen/Qwen2.5-VL-7B-Instruct (vLLM)', 'rgb(245, 130, 49)', 'true'], ['gpu:nope', 'rgb(60, 180, 75)', 'true']]);
+  // Hovering the second model's text lights its box only.
+  await page.hover(`${out('side')} .loupe-column[data-model="1"] .loupe-ref`);
+  assert.deepEqual(await page.$$eval(`${out('side')} .loupe-region.is-hot`, (e) => e.map((x) => (x as SVGElement).dataset.region)), ['1']);
+  await page.mouse.move(2, 2);
+  await shot('side-by-side');
+  // The legend toggles one model's regions (and label chips) and leaves the other's.
+  const visible = () => page.$$eval(`${out('side')} .loupe-region, ${out('side')} .loupe-chip`, (r) => r.filter((e) => getComputedStyle(e).display !== 'none').map((e) => (e as HTMLElement).dataset.region));
+  assert.deepEqual(await visible(), ['0', '1', '0', '1']);
+  await page.click(`${out('side')} .loupe-legend-item[data-model="0"]`);
+  assert.deepEqual(await visible(), ['1', '1']);
+  assert.equal(await page.$eval(`${out('side')} .loupe-legend-item[data-model="0"]`, (e) => e.getAttribute('aria-pressed')), 'false');
+  await page.keyboard.press('Enter');
+  assert.deepEqual(await visible(), ['0', '1', '0', '1'], 'keyboard: Enter on the focused toggle shows them again');
+  // Streaming: a column that is still generating says so, and the legend and columns update in place.
+  await render('side', { ...side, status: 'running', runs: [{ ...side.runs[0]!, status: 'running' }, side.runs[1]!] });
+  assert.deepEqual(await page.$$eval(`${out('side')} .loupe-column-stats`, (h) => h.map((e) => e.textContent)), ['generating…', '1.2 s · 9 tok']);
+});
+
+test('a batch: progress while it runs, the score table, the first rows with thumbnails, and the pager asking the extension for the rest', async () => {
+  await setup();
+  const thumb = { mime: 'image/png' as const, data: (await sharp(await marks()).resize(64).png().toBuffer()).toString('base64'), width: 64, height: 43 };
+  const row = (index: number, extra: Partial<BatchRowView> = {}): BatchRowView => ({
+    v: 1, index, image: `photos/p-${String(index).padStart(3, '0')}.jpg`, sha256: 'a'.repeat(64), bytes: 1000, width: 300, height: 200, status: 'ok',
+    answer: `a red square ${index}`, regions: [{ image: 1, label: 'red', kind: 'box', coords: RED }], stats: { totalMs: 1500 }, at: '2026-12-02T10:00:00Z', thumb, ...extra,
+  });
+  const rows = Array.from({ length: 20 }, (_, i) => row(i, i === 3 ? { status: 'error', answer: '', regions: [], error: 'Image could not be read: photos/p-003.jpg is corrupt or truncated', thumb: undefined } : i === 5 ? { answer: '<img src=x onerror="document.title=1">' } : {}));
+  const batch: BatchSummary = { sidecar: 'b.loupe.runs/batch-0123456789abcdef.jsonl', globs: ['photos/*.jpg'], truth: 'truth.json', images: 45, models: 1, done: 45, ok: 44, errors: 1, resumed: 0, state: 'done', elapsedMs: 60_000, rows, scores: [{ model: { id: 'tiny-florence2', provider: 'cpu' }, images: 44, truth: 44, predicted: 44, hits: 40, iouSum: 35.2, points: 0, pointsIn: 0 }] };
+  const result: LoupeResult = { ...makeResult([], [], ''), kind: 'batch', task: 'ground', runs: [], batch };
+  // Running: the progress bar, the rate and the time left.
+  await render('batch', { ...result, status: 'running', batch: { ...batch, state: 'running', done: 5, ok: 5, errors: 0, imagesPerSecond: 2.5, etaMs: 16_000, rows: rows.slice(0, 5) } });
+  assert.equal(await page.$eval(`${out('batch')} .loupe-batch-status`, (e) => e.textContent), 'Batch running: 5 of 45 done · 2.5 images/s · about 16 s left · 0 errors — @images photos/*.jpg');
+  assert.deepEqual(await page.$eval(`${out('batch')} progress`, (e) => [(e as HTMLProgressElement).value, (e as HTMLProgressElement).max, (e as HTMLElement).hidden]), [5, 45, false]);
+  await render('batch', result);
+  assert.equal(await page.$eval(`${out('batch')} .loupe-batch-status`, (e) => e.textContent), 'Batch finished: 45 of 45 done · 1 error — @images photos/*.jpg');
+  assert.deepEqual(await page.$$eval(`${out('batch')} .loupe-batch-score tbody td`, (t) => t.map((e) => e.textContent)), ['tiny-florence2 (cpu)', '44', '44', '40', '90.9%', '0.800', '—']);
+  const cells = () => page.$$eval(`${out('batch')} .loupe-batch-table tbody tr`, (r) => r.map((e) => [...e.querySelectorAll('td')].map((c) => c.textContent)));
+  let shown = await cells();
+  assert.equal(shown.length, 20);
+  assert.deepEqual(shown[0], ['', '1. photos/p-000.jpg', 'a red square 0', '1', '1.5 s', 'ok']);
+  assert.deepEqual(shown[3]!.slice(1), ['4. photos/p-003.jpg', 'Image could not be read: photos/p-003.jpg is corrupt or truncated', '', '1.5 s', 'error']);
+  assert.equal(shown[5]![2], '<img src=x onerror="document.title=1">', 'model text stays text');
+  assert.equal(await page.$$eval(`${out('batch')} .loupe-batch-table img`, (i) => i.filter((x) => (x as HTMLImageElement).naturalWidth === 64).length), 19);
+  assert.notEqual(await page.title(), '1');
+  await shot('batch');
+  // The pager: the extension is asked for rows 21–40, and its answer fills the table.
+  assert.equal(await page.$eval(`${out('batch')} .loupe-batch-page`, (e) => e.textContent), 'Images 1–20 of 45');
+  await page.click(`${out('batch')} button:has-text("Next")`);
+  const asked = (await page.evaluate(() => (window as any).h.messages.slice())).at(-1);
+  assert.deepEqual({ ...asked, requestId: 0 }, { type: 'batchPage', requestId: 0, outputId: 'batch', sidecar: batch.sidecar, offset: 20, limit: 20, truth: 'truth.json' });
+  await page.evaluate(([id, rows]) => (window as any).h.send({ type: 'batchPageResult', requestId: id, rows }), [asked.requestId, Array.from({ length: 20 }, (_, i) => row(20 + i))] as const);
+  shown = await cells();
+  assert.deepEqual(shown.map((r) => r[1]), Array.from({ length: 20 }, (_, i) => `${21 + i}. photos/p-${String(20 + i).padStart(3, '0')}.jpg`));
+  assert.equal(await page.$eval(`${out('batch')} .loupe-batch-page`, (e) => e.textContent), 'Images 21–40 of 45');
+  // An answer to another request is ignored; Previous goes back to the output's own rows.
+  await page.evaluate(() => (window as any).h.send({ type: 'batchPageResult', requestId: 99999, rows: [] }));
+  assert.equal((await cells()).length, 20);
+  await page.click(`${out('batch')} button:has-text("Previous")`);
+  assert.equal((await cells())[0]![1], '1. photos/p-000.jpg');
+  // Without messaging (another viewer), only the output's rows, and where the rest are.
+  await setup({ messaging: false });
+  await render('batch2', result);
+  assert.equal(await page.$eval(`${out('batch2')} .loupe-batch-page`, (e) => e.textContent), `Images 1–20 of 45; the rest are in ${batch.sidecar}`);
+  assert.equal(await page.$eval(`${out('batch2')} button:has-text("Next")`, (b) => (b as HTMLButtonElement).disabled), true);
 });
 
 /** Drags between two points given in the original image's pixels; returns what the renderer posted. */

@@ -128,3 +128,38 @@ test('streaming updates without the frames\' bytes keep the thumbnails; dispose 
   assert.ok(created.length >= 5);
   for (const u of created) assert.ok(revoked.includes(u), `${u} revoked`);
 });
+
+test('side by side on a clip: a legend per model, each model\'s regions in its colour (the legend hides them), answers by frame and model', async () => {
+  const models = [{ id: 'tiny-florence2' }, { id: 'gpu:Qwen/Qwen2-VL-7B-Instruct', engine: 'gpu' }];
+  const side: LoupeResult = {
+    ...result,
+    runs: models.flatMap((model, m) =>
+      result.images.map((img, i) => ({
+        images: [img.index],
+        modelIndex: m,
+        model,
+        status: 'ok' as const,
+        answer: `spot ${m + 1}`,
+        regions: [{ image: img.index, label: 'the spot', kind: 'box' as const, coords: [...BOXES[i]!] }],
+        warnings: [],
+        stats: {},
+      })),
+    ),
+  };
+  await render('s', side);
+  const root = page.locator('[data-output="s"] .loupe-video');
+  assert.deepEqual(await root.locator('.loupe-legend-item').allTextContents(), ['tiny-florence2', 'gpu:Qwen/Qwen2-VL-7B-Instruct']);
+  assert.equal(await root.locator('.loupe-frame-large svg .loupe-region.loupe-m0').count(), 1);
+  assert.equal(await root.locator('.loupe-frame-large svg .loupe-region.loupe-m1').count(), 1);
+  const answers = await root.locator('.loupe-frame-answers li').allTextContents();
+  assert.equal(answers.length, 8);
+  assert.deepEqual(answers.slice(0, 2), ['0:01.00tiny-florence2: spot 1', '0:01.00gpu:Qwen/Qwen2-VL-7B-Instruct: spot 2']);
+  assert.deepEqual(await root.locator('.loupe-frame-large .loupe-image-answer .loupe-run-model').allTextContents(), ['tiny-florence2: ', 'gpu:Qwen/Qwen2-VL-7B-Instruct: ']);
+  const strokes = await Promise.all([0, 1].map((m) => root.locator(`.loupe-frame-large svg .loupe-region.loupe-m${m}`).evaluate((e) => getComputedStyle(e).stroke)));
+  assert.notEqual(strokes[0], strokes[1], 'each model its own colour');
+  await root.locator('.loupe-legend-item[data-model="1"]').click();
+  assert.equal(await root.locator('.loupe-frame-large svg .loupe-region.loupe-m1').evaluate((e) => getComputedStyle(e).display), 'none');
+  assert.notEqual(await root.locator('.loupe-frame-large svg .loupe-region.loupe-m0').evaluate((e) => getComputedStyle(e).display), 'none');
+  await page.screenshot({ path: join(SHOTS, 'video-side-by-side.png'), fullPage: true });
+  await page.evaluate(() => (window as any).h.dispose('s'));
+});

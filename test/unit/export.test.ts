@@ -219,3 +219,45 @@ test('a notebook written by Loupe 0.1 (result schema v1) opens, reads as runs an
   assert.deepEqual(session.cells[2].runs.map((r: { answer: string }) => r.answer), ['bright region', 'bright region']);
   assert.equal(session.cells[5].status, 'error');
 });
+
+test('side by side: every export keeps each model\'s run (model, engine, timings), regions in their model\'s colour, a failed model\'s error in its place', async () => {
+  const png = await spotPng(300, 200, [150, 50, 250, 150]);
+  writeFileSync(join(dir, 'side.png'), png);
+  const run = (modelIndex: number, model: LoupeResult['runs'][number]['model'], answer: string, coords: number[], error?: string): LoupeResult['runs'][number] => ({
+    images: [1], modelIndex, model, status: error ? 'error' : 'ok', answer, regions: coords.length ? [{ image: 1, label: 'lamp', kind: 'box', coords }] : [], warnings: [], stats: { totalMs: 900 + modelIndex * 1000, generatedTokens: 8 }, ...(error ? { error } : {}),
+  });
+  const result: LoupeResult = {
+    version: 2, kind: 'prompt', status: 'error', task: 'ground', prompt: 'the lamp', params: {}, timings: { totalMs: 2000 }, warnings: [],
+    images: [{ index: 1, source: 'side.png', width: 300, height: 200, format: 'png', display: { mime: 'image/png', data: png.toString('base64'), width: 300, height: 200 } }],
+    runs: [
+      run(0, { id: 'qwen2-vl-2b', engine: 'local', revision: 'abc123', provider: 'cpu', dtype: 'q4' }, 'the lamp', [150, 50, 250, 150]),
+      run(1, { id: 'gpu:Qwen/Qwen2.5-VL-7B-Instruct', engine: 'gpu', revision: 'Qwen/Qwen2.5-VL-7B-Instruct', provider: 'vLLM' }, 'the lamp, top right', [10, 10, 60, 40]),
+      run(2, { id: 'gpu:nope' }, '', [], 'Model not served: engine gpu has no model "nope".'),
+    ],
+  };
+  const nb: StoredNotebook = { loupe: 1, metadata: {}, cells: [{ kind: 'code', language: 'loupe', source: '@model qwen2-vl-2b, gpu:Qwen/Qwen2.5-VL-7B-Instruct, gpu:nope\n@image side.png\n@task ground\nthe lamp', metadata: {}, outputs: [{ items: [{ mime: RESULT_MIME, json: JSON.parse(JSON.stringify(result)) }] }] }] };
+  const html = renderHtml(nb, { name: 'side', notebookDir: dir });
+  assert.match(html, /qwen2-vl-2b \(cpu, q4\) vs gpu:Qwen\/Qwen2\.5-VL-7B-Instruct \(vLLM\) vs gpu:nope/, 'the summary names every model');
+  assert.match(html, /class="legend"><span class="legend-item" data-model-index="0"><span class="swatch" style="background:#4363d8">/);
+  assert.match(html, /<rect class="region"[^>]*stroke="#4363d8"[^>]* x="150"/, "model 1 blue");
+  assert.match(html, /<rect class="region"[^>]*stroke="#f58231"[^>]* x="10"/, "model 2 orange");
+  assert.match(html, /<div class="answer column" data-run="1" data-model-index="1"[^>]*><strong class="run-head">gpu:Qwen\/Qwen2\.5-VL-7B-Instruct \(vLLM\) \(1\.9 s, 8 tok\):<\/strong>\nthe lamp, top right<\/div>/);
+  assert.match(html, /<div class="answer column run-error" data-run="2"[^>]*><strong class="run-head">gpu:nope \(2\.9 s, 8 tok\):<\/strong>\nModel not served: engine gpu has no model &quot;nope&quot;\.<\/div>/);
+  const md = readFileSync((await exportNotebook(nb, 'md', { notebookPath: join(dir, 'side.loupe') })).path, 'utf8');
+  assert.match(md, /Regions: blue = qwen2-vl-2b \(cpu, q4\); orange = gpu:Qwen\/Qwen2\.5-VL-7B-Instruct \(vLLM\); green = gpu:nope/);
+  assert.match(md, /\*\*gpu:nope \(2\.9 s, 8 tok\):\*\* \*\*Error:\*\* Model not served/);
+  assert.match(md, /- lamp `\[10, 10, 60, 40\]` \(gpu:Qwen\/Qwen2\.5-VL-7B-Instruct \(vLLM\)\)/);
+  // The burned-in PNG draws the second model's box in orange.
+  const { data, info } = await sharp(join(dir, 'side_files', 'cell-1-image-1.png')).raw().toBuffer({ resolveWithObject: true });
+  const at = (x: number, y: number) => [...data.subarray((y * info.width + x) * info.channels, (y * info.width + x) * info.channels + 3)];
+  assert.ok(at(10, 25).every((v, i) => Math.abs(v - [0xf5, 0x82, 0x31][i]!) < 40), `orange edge ${at(10, 25)}`);
+  assert.ok(at(150, 100).every((v, i) => Math.abs(v - [0x43, 0x63, 0xd8][i]!) < 40), `blue edge ${at(150, 100)}`);
+  const ipynb = toIpynb(nb);
+  assert.match(JSON.stringify(ipynb.cells[0]), /"qwen2-vl-2b \(cpu, q4\) \(900 ms, 8 tok\):\\n","the lamp\\n"/);
+  const rec = await sessionRecord(nb, { name: 'side', notebookDir: dir });
+  assert.deepEqual(rec.cells[0]!.runs.map((x) => [x.modelIndex, x.model?.engine, x.model?.revision, x.stats.totalMs, x.error ?? '']), [
+    [0, 'local', 'abc123', 900, ''],
+    [1, 'gpu', 'Qwen/Qwen2.5-VL-7B-Instruct', 1900, ''],
+    [2, undefined, undefined, 2900, 'Model not served: engine gpu has no model "nope".'],
+  ]);
+});

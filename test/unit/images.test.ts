@@ -28,6 +28,7 @@ test('every test image loads with its natural size and a display copy', async ()
     'coffee.png': [600, 400],
     'coins.png': [384, 303],
     'rocket.jpg': [640, 427],
+    'screen-login.png': [800, 600],
     'text.png': [448, 172],
   };
   const files = TEST_IMAGE_DIRS.flatMap((dir) => readdirSync(dir).filter((f) => /\.(png|jpe?g)$/.test(f)).map((f) => ({ dir, f })));

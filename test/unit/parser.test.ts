@@ -144,3 +144,22 @@ test('property: any valid region round-trips through its text form', () => {
     ),
   );
 });
+
+test('batches: @images globs (repeatable, quoted), @truth, rerun=all; what a batch cannot hold is refused with its line', () => {
+  const c = parseCell('@images photos/**/*.jpg\n@images "scans/a b/*.png"\n@truth truth.json\n@set rerun=all max_new_tokens=20\n@task ground\nthe lamp');
+  assert.deepEqual(c.errors, []);
+  assert.deepEqual(c.batch.map((b) => [b.glob, b.line]), [['photos/**/*.jpg', 1], ['scans/a b/*.png', 2]]);
+  assert.deepEqual([c.truth?.source, c.rerun, c.params.max_new_tokens], ['truth.json', true, 20]);
+  assert.equal(isImageCell(c), false);
+  const msg = (src: string) => parseCell(src).errors.map((e) => `${e.line}:${e.message}`);
+  assert.match(msg('@images a/*.png\n@image b.png\nhi')[0]!, /^2:@image and @images do not mix/);
+  assert.match(msg('@images a/*.png\n@region [1, 2, 3, 4]\nhi')[0]!, /^2:@region does not apply to a batch/);
+  assert.match(msg('@images a/*.png\n@task describe-region')[0]!, /^1:@task describe-region does not run once per image, so it cannot run as a batch; batch tasks: ask, caption/);
+  assert.match(msg('@image a.png\n@truth t.json\nhi')[0]!, /^2:@truth scores a batch: add @images/);
+  assert.match(msg('@images\nhi')[0]!, /^1:@images needs a glob/);
+  assert.match(msg('@images https://x.org/*.png\nhi')[0]!, /@images matches files on this machine/);
+  assert.match(msg('@images a/*.png\n@set rerun=some\nhi')[0]!, /@set rerun takes "all"/);
+  assert.match(msg('@image a.png\n@set rerun=all\nhi')[0]!, /^2:@set rerun=all applies to a batch/);
+  assert.match(msg('@images a/*.png\n@truth a.json\n@truth b.json\nhi')[0]!, /^3:@truth is given twice/);
+  assert.deepEqual(msg('@images a/*.png\n@task caption'), [], 'a batch without a prompt is a cell that runs');
+});

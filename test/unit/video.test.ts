@@ -38,6 +38,8 @@ test('@video, sampling and @region <time>: mistakes say what is wrong, where', (
   assert.deepEqual(msg('@image a.png\n@set frames=8'), ['2:6 @set frames=… and fps=… sample a @video, but the cell has none']);
   assert.deepEqual(msg('@video a.mp4\n@task describe-region\n@region [1, 2, 3, 4]'), ['3:9 @region on a video cell names a frame by its time: @region 0:12 [x1, y1, x2, y2]']);
   assert.deepEqual(msg('@image a.png\n@region 0:12 [1, 2, 3, 4]'), ['2:9 @region with a time names a frame of a @video, but the cell has no @video']);
+  // A clip is not a batch: @video and @images do not mix.
+  assert.deepEqual(msg('@video a.mp4\n@images photos/*.jpg\n@task caption'), ['1:8 @video and @images do not mix: a batch (@images) runs the same prompt on each image it matches; ask about a clip in a cell of its own']);
   const r = parseCell('@video a.mp4\n@task describe-region\n@region 1:02.5 [10, 20, 30, 40]');
   assert.deepEqual(r.errors, []);
   assert.deepEqual([r.regions[0]!.time, r.regions[0]!.box], [62.5, [10, 20, 30, 40]]);

@@ -13,6 +13,8 @@ import { DIALECTS } from '../../src/engine/dialects';
 import { FAMILIES } from '../../src/engine/local/families';
 import { REGISTRY } from '../../src/engine/registry';
 import { DEVICES, DTYPES } from '../../src/engine/types';
+import { ENGINE_KINDS } from '../../src/engine/remote/providers';
+import { REMOTE_DIALECTS } from '../../src/engine/remote/config';
 // @ts-expect-error a plain .mjs module, shared with esbuild.mjs
 import { buildGrammar, GRAMMAR_TEMPLATE } from '../../scripts/grammar.mjs';
 
@@ -32,6 +34,9 @@ test('package.json settings: enums and defaults come from the tables', () => {
   assert.deepEqual(settings['loupe.device']!.enum, [...DEVICES]);
   assert.deepEqual(settings['loupe.dtype']!.enum, ['auto', ...DTYPES]);
   assert.deepEqual(settings['loupe.customModels']!.items!.properties.dialect!.enum, [...DIALECTS]);
+  assert.deepEqual(settings['loupe.engines']!.items!.properties.dialect!.enum, [...REMOTE_DIALECTS]);
+  assert.deepEqual(settings['loupe.engines']!.items!.properties.kind!.enum, [...ENGINE_KINDS]);
+  assert.equal((settings['loupe.engines'] as { scope?: string }).scope, 'application', 'engines come from user settings, never a workspace');
   assert.equal(settings['loupe.defaultModel']!.default, DEFAULTS.model);
   assert.equal(settings['loupe.device']!.default, DEFAULTS.device);
   assert.equal(settings['loupe.dtype']!.default, DEFAULTS.dtype);

@@ -1,6 +1,6 @@
 // The prompt-cell language: `@directives` plus free prompt text. Pure: no I/O, no vscode.
 import { checkParam, paramSpec, PARAM_KEYS, type GenerationParams } from '../../common/params';
-import { DEFAULT_TASK, isTask, TASKS, type Task } from '../../common/tasks';
+import { DEFAULT_TASK, isTask, taskSpec, TASKS, type Task } from '../../common/tasks';
 import { parseTime, type Sampling, type TimeRange } from '../../common/video';
 import { checkVideoLines, parseVideoArg, setSampling } from './video';
 
@@ -42,7 +42,10 @@ export interface ParsedCell {
   task: Task;
   /** Whether `@task` was written (the default is `ask`). */
   taskGiven: boolean;
+  /** `@model` as written (one reference, or several separated by commas). */
   model?: string;
+  /** The models `@model` names: one, or 2–4 to run side by side. Empty without `@model`. */
+  models: string[];
   params: GenerationParams;
   /** `@video` lines (always set by parseCell). */
   videos?: VideoRef[];
@@ -50,16 +53,25 @@ export interface ParsedCell {
   sampling?: Sampling;
   /** The prompt text: every non-directive line, `@@` unescaped, outer blank lines trimmed. */
   prompt: string;
+  /** `@images <glob>` lines: the cell is a batch, the same task once per matched image. */
+  batch: { glob: string; line: number; column: number }[];
+  /** `@truth <COCO json>`: the batch's regions are scored against it. */
+  truth?: { source: string; line: number; column: number };
+  /** `@set rerun=all`: a batch starts over instead of resuming. */
+  rerun?: boolean;
   errors: CellError[];
 }
 
+/** Models one cell can run side by side. */
+export const MAX_MODELS = 4;
+
 /** Every `@directive` (the grammar and the README's table are checked against this list). */
-export const DIRECTIVES = ['image', 'region', 'task', 'model', 'set', 'video'] as const;
+export const DIRECTIVES = ['image', 'images', 'truth', 'video', 'region', 'task', 'model', 'set'] as const;
 const NUM = String.raw`[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?`;
 const REGION_RE = new RegExp(String.raw`^(?:(\S+)\s+)?\[\s*(${NUM})\s*,\s*(${NUM})\s*,\s*(${NUM})\s*,\s*(${NUM})\s*\]\s*$`);
 
 export function parseCell(source: string): ParsedCell {
-  const out: ParsedCell = { images: [], regions: [], task: DEFAULT_TASK, taskGiven: false, params: {}, videos: [], prompt: '', errors: [] };
+  const out: ParsedCell = { images: [], regions: [], models: [], task: DEFAULT_TASK, taskGiven: false, params: {}, videos: [], prompt: '', batch: [], errors: [] };
   const promptLines: string[] = [];
   let samplingAt: SourcePos | undefined;
   const lines = source.split(/\r\n|\r|\n/);
@@ -107,6 +119,20 @@ export function parseCell(source: string): ParsedCell {
         out.images.push({ source: src, isUrl: scheme === 'https', line, column: argCol });
         return;
       }
+      case 'images': {
+        const glob = unquote(arg);
+        if (!glob) return err('@images needs a glob relative to the notebook, like photos/*.jpg or scans/**/*.png', argCol);
+        if (/^[a-zA-Z][a-zA-Z0-9+.-]+:\/\//.test(glob)) return err('@images matches files on this machine: for an image on the web use @image <https URL>', argCol);
+        out.batch.push({ glob, line, column: argCol });
+        return;
+      }
+      case 'truth': {
+        const src = unquote(arg);
+        if (!src) return err('@truth needs the path of a COCO JSON file with the true boxes', argCol);
+        if (out.truth) return err('@truth is given twice', indent + 1);
+        out.truth = { source: src, line, column: argCol };
+        return;
+      }
       case 'region': {
         const rm = REGION_RE.exec(arg);
         if (!rm) return err('@region expects [x1, y1, x2, y2] or <image number> [x1, y1, x2, y2], in pixels', argCol);
@@ -139,7 +165,13 @@ export function parseCell(source: string): ParsedCell {
       case 'model': {
         if (!arg) return err('@model needs a registry id, a Hub repo (org/name) or a local folder (./path)', argCol);
         if (out.model !== undefined) return err('@model is given twice', indent + 1);
+        const models = arg.split(',').map((m) => m.trim());
+        if (models.some((m) => !m)) return err('@model lists models separated by commas, and one of them is empty', argCol);
+        if (models.length > MAX_MODELS) return err(`@model runs at most ${MAX_MODELS} models side by side; found ${models.length}`, argCol);
+        const twice = models.find((m, i) => models.indexOf(m) !== i);
+        if (twice) return err(`@model names ${twice} twice`, argCol);
         out.model = arg;
+        out.models = models;
         return;
       }
       case 'set': {
@@ -150,6 +182,14 @@ export function parseCell(source: string): ParsedCell {
             col += pair.length;
             continue;
           }
+          // Not a generation parameter: how a batch treats the results of an earlier run.
+          if (pair.startsWith('rerun=')) {
+            if (pair !== 'rerun=all') err(`@set rerun takes "all" (start the batch over), found "${pair.slice(6)}"`, col);
+            else out.rerun = true;
+            col += pair.length;
+            continue;
+          }
+          // Not a generation parameter either: how a @video is sampled (frames=N, fps=x).
           const sampled = setSampling(out, pair);
           if (sampled !== undefined) samplingAt ??= { line, column: col };
           const problem = sampled === undefined ? setParam(out.params, pair) : (sampled ?? undefined);
@@ -170,7 +210,7 @@ export function parseCell(source: string): ParsedCell {
   out.regions.forEach((r) => {
     // On a video cell every @region names a frame by time (checkVideoLines says so).
     if (r.time !== undefined || out.videos!.length) return;
-    if (r.image > out.images.length) {
+    if (r.image > out.images.length && out.batch.length === 0) {
       out.errors.push({
         line: r.line,
         column: r.column,
@@ -178,6 +218,18 @@ export function parseCell(source: string): ParsedCell {
       });
     }
   });
+
+  // A batch runs one task per image: it cannot mix in single images or ask about a region of one of them.
+  const firstBatch = out.batch[0];
+  if (firstBatch) {
+    const at = (x: { line: number; column: number }, message: string) => out.errors.push({ line: x.line, column: x.column, message });
+    for (const img of out.images) at(img, '@image and @images do not mix: a batch (@images) runs the same prompt on each image it matches; put single images in a cell of their own');
+    for (const v of out.videos!) at(v, '@video and @images do not mix: a batch (@images) runs the same prompt on each image it matches; ask about a clip in a cell of its own');
+    for (const r of out.regions) at(r, '@region does not apply to a batch (@images): the images differ in size; ask about a region in a cell with @image');
+    const spec = taskSpec(out.task);
+    if (spec.runs !== 'per-image' && out.task !== 'ask') at(firstBatch, `@task ${out.task} does not run once per image, so it cannot run as a batch; batch tasks: ${TASKS.filter((t) => taskSpec(t).runs === 'per-image' || t === 'ask').join(', ')}`);
+  } else if (out.truth) out.errors.push({ line: out.truth.line, column: out.truth.column, message: '@truth scores a batch: add @images <glob> for the images it describes' });
+  if (out.rerun && !firstBatch) out.errors.push({ line: lines.findIndex((l) => /rerun=/.test(l)) + 1, column: 1, message: '@set rerun=all applies to a batch (@images)' });
 
   while (promptLines.length && promptLines[0]!.trim() === '') promptLines.shift();
   while (promptLines.length && promptLines[promptLines.length - 1]!.trim() === '') promptLines.pop();
@@ -197,6 +249,10 @@ function setParam(params: GenerationParams, pair: string): string | undefined {
   if ('error' in checked) return checked.error;
   (params as Record<string, number | boolean>)[key] = checked.value;
   return undefined;
+}
+
+function unquote(arg: string): string {
+  return (arg.startsWith('"') && arg.endsWith('"') && arg.length >= 2) || (arg.startsWith("'") && arg.endsWith("'") && arg.length >= 2) ? arg.slice(1, -1) : arg;
 }
 
 /** An image cell has `@image` lines and nothing else (blank lines allowed). */

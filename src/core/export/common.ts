@@ -1,7 +1,7 @@
 // What the exporters read from a stored notebook: cells, Loupe results, errors and fallbacks.
 // Pure TypeScript (no `vscode`): used by the VS Code export command and the CLI.
 import { modelLabel } from '../../common/labels';
-import { ERROR_MIME, RESULT_MIME, mainModel, readResult, runTotals, type LoupeResult, type ResultImage, type Run } from '../../common/result';
+import { ERROR_MIME, RESULT_MIME, isSideBySide, mainModel, readResult, resultModels, runTotals, type LoupeResult, type ResultImage, type Run } from '../../common/result';
 import { formatTime, framesLabel } from '../../common/video';
 import { decodeItem, type StoredCell, type StoredNotebook } from '../notebook/format';
 
@@ -30,7 +30,7 @@ export interface CellError {
 
 /** One output of a cell, as the exporters see it. */
 export type OutputView =
-  | { type: 'result'; result: LoupeResult; png?: Uint8Array; text?: string; metadata?: Record<string, unknown> }
+  | { type: 'result'; result: LoupeResult; png?: Uint8Array; pngMime?: string; text?: string; metadata?: Record<string, unknown> }
   | { type: 'error'; error: CellError }
   | { type: 'other'; items: { mime: string; data: Uint8Array }[]; metadata?: Record<string, unknown> };
 
@@ -57,9 +57,10 @@ function outputView(o: StoredCell['outputs'][number]): OutputView {
   // Results written by an older Loupe (schema v1) are read as this version's.
   const result = res ? readResult(parseJson(decodeItem(res))) : undefined;
   if (result) {
-    const png = o.items.find((it) => it.mime === 'image/png');
+    // The fallback image: PNG, or JPEG for photos (images/composite.ts).
+    const png = o.items.find((it) => it.mime === 'image/png') ?? o.items.find((it) => it.mime === 'image/jpeg');
     const text = o.items.find((it) => it.mime === 'text/plain');
-    return { type: 'result', result, png: png ? decodeItem(png) : undefined, text: text ? utf8.decode(decodeItem(text)) : undefined, metadata: o.metadata };
+    return { type: 'result', result, png: png ? decodeItem(png) : undefined, pngMime: png?.mime, text: text ? utf8.decode(decodeItem(text)) : undefined, metadata: o.metadata };
   }
   return { type: 'other', items: o.items.map((it) => ({ mime: it.mime, data: decodeItem(it) })), metadata: o.metadata };
 }
@@ -141,8 +142,9 @@ export function formatMs(ms: number | undefined): string {
 export function resultSummary(r: LoupeResult): string {
   const parts: string[] = [];
   if (r.kind === 'prompt') parts.push(r.task);
-  const model = mainModel(r);
-  if (model) parts.push(modelLabel(model));
+  // Side by side, every model is named; each run's heading then says which answer is whose.
+  const models = isSideBySide(r) ? resultModels(r) : [mainModel(r)].filter((m) => m !== undefined);
+  if (models.length) parts.push(models.map((m) => modelLabel(m)).join(' vs '));
   if (r.timings.totalMs !== undefined) parts.push(formatMs(r.timings.totalMs));
   const t = runTotals(r);
   if (t.generatedTokens) parts.push(`${t.generatedTokens} tok`);
@@ -151,9 +153,27 @@ export function resultSummary(r: LoupeResult): string {
   return parts.join(' · ');
 }
 
-/** The heading of a run's answer when a cell has several: which images it is about. */
+/**
+ * The heading of a run's answer when a cell has several: which model answered (side by side, with its engine and
+ * time) and which images it is about (fan-out).
+ */
 export function runHeading(r: LoupeResult, run: Run): string | undefined {
-  return r.runs.length > 1 ? (framesLabel(r.images, run.images) ?? `Image ${run.images.join(', ')}`) : undefined;
+  const parts: string[] = [];
+  const side = isSideBySide(r);
+  if (side) {
+    const stats = [formatMs(run.stats.totalMs), run.stats.generatedTokens ? `${run.stats.generatedTokens} tok` : ''].filter(Boolean);
+    parts.push(`${modelLabel(run.model) || `model ${(run.modelIndex ?? 0) + 1}`}${stats.length ? ` (${stats.join(', ')})` : ''}`);
+  }
+  const peers = side ? r.runs.filter((x) => x.modelIndex === run.modelIndex) : r.runs;
+  // Frames of a clip are named by their times (`Frame 3 at 0:12.48`).
+  if (peers.length > 1) parts.push(framesLabel(r.images, run.images) ?? `Image ${run.images.join(', ')}`);
+  return parts.length ? parts.join(' · ') : undefined;
+}
+
+/** A run's text for a page: its answer, or why it failed (side by side, one model's failure is its own). */
+export function runText(run: Run): { text: string; error: boolean } | undefined {
+  if (run.error) return { text: run.answer ? `${run.answer}\n[${run.error}]` : run.error, error: true };
+  return run.answer ? { text: run.answer, error: false } : undefined;
 }
 
 /** `Frame 3 at 0:12.48` for a video frame; undefined for an image. */

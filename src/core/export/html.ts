@@ -1,11 +1,12 @@
 // One self-contained HTML file: images inline as data: URLs, regions as inline SVG over each image
 // (viewBox = the image's natural size, so boxes in original pixels scale with the display copy), label chips,
 // answers as escaped text, light and dark styles from prefers-color-scheme, and nothing loaded from anywhere.
-import { labelColor } from '../../common/colors';
 import { modelLabel } from '../../common/labels';
 import { escapeHtml } from '../../common/markup';
 import { coordsText, labelAnchor, regionInImage, regionName, regionShape, shapeSvg } from '../../common/regions';
-import { allRegions, mainModel, type LoupeResult, type Region, type ResultImage } from '../../common/result';
+import { allRegions, isSideBySide, mainModel, regionColor, resultModels, type LoupeResult, type Region, type ResultImage } from '../../common/result';
+import { modelColor } from '../../common/colors';
+import { hitRate, meanIou } from '../../common/batch';
 import { clipFacts, formatTime } from '../../common/video';
 import { parseCell } from '../cells/parser';
 import type { StoredNotebook } from '../notebook/format';
@@ -19,6 +20,7 @@ import {
   otherOutput,
   resultSummary,
   runHeading,
+  runText,
   type CellView,
   type ExportFile,
   type ExportOptions,
@@ -52,6 +54,14 @@ figure.shot { margin: 0; max-width: 100%; }
 .frame .chip.inside { transform: none; border-radius: 0 0 3px 0; }
 figcaption { font-size: 12px; color: var(--muted); margin-top: 4px; line-height: 1.4; }
 .answer { white-space: pre-wrap; margin: 10px 0 6px; font-size: 15px; }
+.columns { display: grid; grid-template-columns: repeat(var(--cols), minmax(0, 1fr)); gap: 12px; }
+.answer.column { border-left: 4px solid var(--border); padding-left: 8px; }
+.answer.run-error { color: var(--err); }
+table.batch, table.batch-score { border-collapse: collapse; margin: 8px 0; font-size: 13px; }
+table.batch td, table.batch th, table.batch-score td, table.batch-score th { border-bottom: 1px solid var(--border); padding: 3px 6px; text-align: left; vertical-align: top; }
+table.batch tr[data-status="error"] td { color: var(--err); }
+.batch-answer { white-space: pre-wrap; max-width: 60ch; }
+.legend { display: flex; flex-wrap: wrap; gap: 12px; margin: 6px 0; font-size: 13px; }
 .regions { margin: 6px 0 0; padding-left: 0; list-style: none; font-size: 13px; }
 .regions li { margin: 2px 0; }
 .regions .swatch { display: inline-block; width: 10px; height: 10px; border-radius: 2px; margin-right: 6px; vertical-align: baseline; }
@@ -136,10 +146,38 @@ function renderOutput(o: OutputView, askedRegions: Region[]): string {
   }
 }
 
+/** A batch: its summary, scores and the rows the output holds (the rest are in its sidecar, named). */
+function renderBatch(r: LoupeResult): string {
+  const b = r.batch!;
+  const parts = [`<div class="cell-head result-head" data-task="${escapeHtml(r.task)}"><span>${escapeHtml(`${r.task} · batch of ${b.images} image${b.images === 1 ? '' : 's'}${b.models > 1 ? ` × ${b.models} models` : ''} · ${b.ok} ok, ${b.errors} errors · ${b.state}`)}</span></div>`];
+  if (b.scores?.length) {
+    parts.push(
+      `<table class="batch-score"><thead><tr><th>Model</th><th>Images</th><th>True boxes</th><th>Hits (IoU ≥ 0.5)</th><th>Hit rate</th><th>Mean IoU</th></tr></thead><tbody>${b.scores
+        .map((s) => `<tr><td>${escapeHtml(modelLabel(s.model))}</td><td>${s.images}</td><td>${s.truth}</td><td>${s.hits}</td><td>${(hitRate(s) * 100).toFixed(1)}%</td><td>${meanIou(s).toFixed(3)}</td></tr>`)
+        .join('')}</tbody></table>`,
+    );
+  }
+  parts.push(
+    `<table class="batch"><thead><tr><th></th><th>Image</th>${b.models > 1 ? '<th>Model</th>' : ''}<th>Answer</th><th>Regions</th><th>Status</th></tr></thead><tbody>${b.rows
+      .map(
+        (row) =>
+          `<tr data-status="${row.status}"><td>${row.thumb?.data ? `<img src="data:${row.thumb.mime};base64,${row.thumb.data}" width="${row.thumb.width}" height="${row.thumb.height}" alt="">` : ''}</td><td>${escapeHtml(row.image)}</td>${b.models > 1 ? `<td>${escapeHtml(modelLabel(row.model))}</td>` : ''}<td class="batch-answer">${escapeHtml(row.status === 'ok' ? row.answer : (row.error ?? 'failed'))}</td><td>${row.regions.length}</td><td>${row.status}</td></tr>`,
+      )
+      .join('')}</tbody></table>`,
+  );
+  const rest = b.images * b.models - b.rows.length;
+  if (rest > 0) parts.push(`<div class="note">${escapeHtml(`${rest} more rows are in ${b.sidecar}, next to the notebook (Export Session… → COCO, YOLO, Label Studio or CSV writes them all).`)}</div>`);
+  if (b.error) parts.push(`<div class="error">${escapeHtml(b.error)}</div>`);
+  return `<div class="result" data-kind="batch" data-status="${escapeHtml(r.status)}">${parts.join('')}</div>`;
+}
+
 function renderResult(r: LoupeResult, askedRegions: Region[]): string {
+  if (r.kind === 'batch' && r.batch) return renderBatch(r);
   const parts: string[] = [];
   const fixture = isFixtureResult(r);
-  const regions = allRegions(r).map((x) => x.region);
+  const all = allRegions(r);
+  const regions = all.map((x) => ({ ...x.region, color: regionColor(r, x.run, x.region) }));
+  const side = isSideBySide(r);
   if (r.kind === 'prompt') {
     const summary = resultSummary(r);
     parts.push(
@@ -147,21 +185,35 @@ function renderResult(r: LoupeResult, askedRegions: Region[]): string {
     );
   }
   for (const v of r.videos ?? []) parts.push(clipHtml(r, v));
+  // Side by side: a legend says which colour is which model (regions are drawn in their model's colour).
+  if (side) {
+    parts.push(
+      `<div class="legend">${resultModels(r)
+        .map((m, i) => `<span class="legend-item" data-model-index="${i}"><span class="swatch" style="background:${modelColor(i)}"></span>${escapeHtml(modelLabel(m))}</span>`)
+        .join('')}</div>`,
+    );
+  }
   if (r.images.length) parts.push(`<div class="images${r.videos?.length ? ' filmstrip' : ''}">${r.images.map((img) => renderImage(img, regions.filter((g) => g.image === img.index), askedRegions.filter((g) => g.image === img.index))).join('')}</div>`);
-  r.runs.forEach((run, k) => {
-    if (!run.answer) return;
+  const answers = r.runs.map((run, k) => {
+    const t = runText(run);
+    if (!t) return '';
     const head = runHeading(r, run);
-    parts.push(`<div class="answer" data-run="${k}"${fixture ? ' data-fixture="true"' : ''}>${head ? `<strong class="run-head">${escapeHtml(head)}:</strong> ` : ''}${escapeHtml(run.answer)}</div>`);
+    const model = side ? ` data-model-index="${run.modelIndex ?? 0}" style="border-left-color:${modelColor(run.modelIndex ?? 0)}"` : '';
+    return `<div class="answer${side ? ' column' : ''}${t.error ? ' run-error' : ''}" data-run="${k}"${model}${fixture ? ' data-fixture="true"' : ''}>${head ? `<strong class="run-head">${escapeHtml(head)}:</strong>${side ? '\n' : ' '}` : ''}${escapeHtml(t.text)}</div>`;
   });
+  if (answers.some(Boolean)) parts.push(side ? `<div class="columns" style="--cols:${resultModels(r).length}">${answers.join('')}</div>` : answers.join(''));
   if (regions.length) {
     parts.push(
-      `<ul class="regions">${regions
-        .map((g) => `<li><span class="swatch" style="background:${labelColor(g.label)}"></span>${escapeHtml(regionName(g))} <span class="coords">${coordsText(g)}${regionPlace(r, g.image)}</span></li>`)
+      `<ul class="regions">${all
+        .map(({ region: g, run }, i) => {
+          const by = side ? ` · ${modelLabel(r.runs[run]?.model)}` : '';
+          return `<li><span class="swatch" style="background:${regions[i]!.color}"></span>${escapeHtml(regionName(g))} <span class="coords">${coordsText(g)}${regionPlace(r, g.image)}${escapeHtml(by)}</span></li>`;
+        })
         .join('')}</ul>`,
     );
   }
   for (const n of r.notes ?? []) parts.push(`<div class="note">${escapeHtml(n)}</div>`);
-  for (const w of [...r.warnings, ...r.runs.flatMap((x) => x.warnings)]) parts.push(`<div class="warning">${escapeHtml(w)}</div>`);
+  for (const w of [...new Set([...r.warnings, ...r.runs.flatMap((x) => x.warnings)])]) parts.push(`<div class="warning">${escapeHtml(w)}</div>`);
   if (r.error && r.status === 'error') parts.push(`<div class="error">${escapeHtml(r.error)}</div>`);
   const model = mainModel(r);
   return `<div class="result" data-kind="${r.kind}" data-status="${escapeHtml(r.status)}"${fixture ? ' data-fixture="true"' : ''}${model ? ` data-model="${escapeHtml(modelLabel(model))}"` : ''}>${parts.join('')}</div>`;
@@ -181,7 +233,7 @@ function clipHtml(r: LoupeResult, v: NonNullable<LoupeResult['videos']>[number])
   return `<div class="clip" data-video="${v.index}"><div class="clip-facts">${escapeHtml(clipFacts(v))}</div><div class="timeline" role="img" aria-label="${escapeHtml(`${v.frames.length} frames from ${formatTime(start)} to ${formatTime(end)}${foundTimes.length ? `; regions at ${foundTimes.join(', ')}` : ''}`)}">${ticks.join('')}</div>${foundTimes.length ? `<div class="note">Regions found in the frames at ${escapeHtml(foundTimes.join(', '))}.</div>` : ''}</div>`;
 }
 
-function renderImage(img: ResultImage, regions: Region[], askedRegions: Region[] = []): string {
+function renderImage(img: ResultImage, regions: (Region & { color: string })[], askedRegions: Region[] = []): string {
   const caption = frameCaption(img) ?? `Image ${img.index}: ${img.source}${img.width ? ` (${img.width}×${img.height}${img.format ? ', ' + img.format.toUpperCase() : ''})` : ''}`;
   if (img.error || !img.display) {
     return `<figure class="shot missing" data-index="${img.index}"><div class="error">${escapeHtml(caption)}: ${escapeHtml(img.error ?? 'no image data')}</div></figure>`;
@@ -198,7 +250,7 @@ function renderImage(img: ResultImage, regions: Region[], askedRegions: Region[]
     const g = regionInImage(region, W, H);
     const shape = g && regionShape(g);
     if (!g || !shape) return;
-    const c = labelColor(g.label);
+    const c = region.color;
     const paint = shape.kind === 'point' ? `fill="${c}" stroke="#fff" stroke-width="1.5"` : `fill="none" stroke="${c}" stroke-width="2.5"`;
     shapes.push(shapeSvg(shape, `class="region" data-region="${i}" data-label="${escapeHtml(g.label)}" data-kind="${g.kind}" ${paint} vector-effect="non-scaling-stroke"`, r));
     if (g.label) {

@@ -1,8 +1,8 @@
 // Jupyter notebook, nbformat 4.5: Markdown cells as markdown, prompt cells as code cells whose outputs are
 // `display_data` with image/png (base64), text/plain and Loupe's own JSON result kept as JSON; errors as `error`.
-import { RESULT_MIME } from '../../common/result';
+import { RESULT_MIME, type LoupeResult } from '../../common/result';
 import { isJsonMime, isTextMime, type JsonValue, type StoredNotebook } from '../notebook/format';
-import { cellViews, type ExportFile, type ExportOptions, type OutputView } from './common';
+import { cellViews, runHeading, runText, type ExportFile, type ExportOptions, type OutputView } from './common';
 
 type MultilineString = string | string[];
 
@@ -64,14 +64,27 @@ export function toIpynb(nb: StoredNotebook): Ipynb {
   };
 }
 
+/** Jupyter's plain-text view of a result: each run's answer (or error) under its heading (model, images). */
+function runsText(r: LoupeResult): string {
+  return r.runs
+    .map((run) => {
+      const t = runText(run);
+      if (!t) return '';
+      const head = runHeading(r, run);
+      return `${head ? `${head}:\n` : ''}${t.error ? 'Error: ' : ''}${t.text}`;
+    })
+    .filter(Boolean)
+    .join('\n\n');
+}
+
 function toOutput(o: OutputView): IpynbOutput {
   switch (o.type) {
     case 'error':
       return { output_type: 'error', ename: o.error.name, evalue: o.error.message, traceback: o.error.message.split('\n') };
     case 'result': {
       const data: Record<string, MultilineString | JsonValue> = {};
-      if (o.png) data['image/png'] = Buffer.from(o.png).toString('base64');
-      data['text/plain'] = toLines(o.text ?? o.result.runs.map((r) => r.answer).join('\n\n'));
+      if (o.png) data[o.pngMime ?? 'image/png'] = Buffer.from(o.png).toString('base64');
+      data['text/plain'] = toLines(o.text ?? runsText(o.result));
       data[RESULT_MIME] = o.result as unknown as JsonValue;
       return { output_type: 'display_data', data, metadata: (o.metadata as Record<string, unknown>) ?? {} };
     }

@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { BatchSummary } from '../../common/batch';
 import type { LoupeResult, ModelInfo, Region, ResultVideo, Run, Task } from '../../common/result';
 import type { StoredNotebook } from '../notebook/format';
 import { cellViews, type CellError, type ExportFile, type ExportOptions } from './common';
@@ -39,6 +40,8 @@ export interface SessionVideo extends ResultVideo {
 export interface SessionRun {
   /** 1-based indices into the cell's images. */
   images: number[];
+  /** Side by side (`@model a, b`): which of the cell's models ran it, 0-based. */
+  modelIndex?: number;
   model?: ModelInfo;
   status: Run['status'];
   answer: string;
@@ -52,7 +55,9 @@ export interface SessionRun {
 
 export interface SessionCell {
   cell: number;
-  kind: 'images' | 'prompt' | 'video' | 'none';
+  kind: 'images' | 'prompt' | 'batch' | 'video' | 'none';
+  /** A batch's summary (its rows are in the sidecar it names, relative to the notebook). */
+  batch?: Omit<BatchSummary, 'rows'>;
   source: string;
   status: 'ok' | 'error' | 'running' | 'not-run';
   task?: Task;
@@ -123,7 +128,8 @@ export async function sessionRecord(nb: StoredNotebook, opts: ExportOptions & { 
         return { ...v, ...(path ? { path } : {}), sha256: path ? await hash(path) : null };
       }),
     );
-    for (const m of r?.runs.flatMap((x) => (x.model ? [x.model] : [])) ?? []) {
+    const batchModels = r?.batch?.rows.flatMap((x) => (x.model ? [x.model] : [])) ?? [];
+    for (const m of [...(r?.runs.flatMap((x) => (x.model ? [x.model] : [])) ?? []), ...batchModels]) {
       const key = JSON.stringify([m.engine, m.id, m.revision, m.provider, m.dtype]);
       if (!models.has(key)) models.set(key, { id: m.id, ...(m.engine ? { engine: m.engine } : {}), revision: m.revision, dtype: m.dtype, provider: m.provider, ...(m.fixture ? { fixture: true } : {}) });
     }
@@ -132,11 +138,13 @@ export async function sessionRecord(nb: StoredNotebook, opts: ExportOptions & { 
       kind: r?.kind ?? 'none',
       source: v.cell.source,
       status: r?.status ?? (errors.length ? 'error' : 'not-run'),
-      ...(r?.kind === 'prompt' ? { task: r.task, prompt: r.prompt ?? '', params: r.params } : {}),
+      ...(r?.kind === 'prompt' || r?.kind === 'batch' ? { task: r.task, prompt: r.prompt ?? '', params: r.params } : {}),
+      ...(r?.batch ? { batch: (({ rows: _rows, ...rest }) => rest)(r.batch) } : {}),
       images,
       ...(videos.length ? { videos } : {}),
       runs: (r?.runs ?? []).map((x) => ({
         images: x.images,
+        ...(x.modelIndex !== undefined ? { modelIndex: x.modelIndex } : {}),
         ...(x.model ? { model: x.model } : {}),
         status: x.status,
         answer: x.answer,

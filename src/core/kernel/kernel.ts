@@ -24,6 +24,8 @@ export interface KernelCell {
   notebook: string;
   /** Folder of the notebook file, for relative image paths; undefined while untitled. */
   baseDir: string | undefined;
+  /** The notebook file, when saved (a batch writes its results beside it). */
+  notebookPath?: string;
   source: string;
   language: string;
   /** Creates the execution now, so queued cells show as pending. */
@@ -32,6 +34,7 @@ export interface KernelCell {
 
 export interface PromptContext {
   baseDir: string | undefined;
+  notebookPath?: string;
   signal: AbortSignal;
   replaceOutputs(outputs: OutputSpec[]): Promise<void>;
   generating?(on: boolean): void;
@@ -169,12 +172,12 @@ export class Kernel {
       exec.end(job.signal.aborted ? undefined : v.ok);
       return;
     }
-    if (!parsed.prompt.trim() && parsed.images.length === 0 && !parsed.videos?.length) {
+    if (!parsed.prompt.trim() && parsed.images.length === 0 && parsed.batch.length === 0 && !parsed.videos?.length) {
       await exec.replaceOutputs([]);
       exec.end(true);
       return;
     }
-    const ok = await this.deps.prompts.run(parsed, { baseDir: cell.baseDir, signal: job.signal, replaceOutputs: (o) => exec.replaceOutputs(o), generating: (on) => exec.generating?.(on) });
+    const ok = await this.deps.prompts.run(parsed, { baseDir: cell.baseDir, ...(cell.notebookPath ? { notebookPath: cell.notebookPath } : {}), signal: job.signal, replaceOutputs: (o) => exec.replaceOutputs(o), generating: (on) => exec.generating?.(on) });
     exec.end(job.signal.aborted ? undefined : ok);
   }
 

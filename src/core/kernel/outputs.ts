@@ -1,7 +1,8 @@
-// Builds cell outputs: Loupe's JSON result plus an image/png and text/plain fallback for any viewer.
+// Builds cell outputs: Loupe's JSON result plus an image (PNG, or JPEG for photos) and text/plain fallback for any viewer.
 import { ERROR_MIME, RESULT_MIME, RESULT_VERSION, allRegions, type LoupeResult, type ResultImage } from '../../common/result';
-import { clipFacts, formatTime, framesLabel } from '../../common/video';
-import { compositePng } from '../../images/composite';
+import { clipFacts, formatTime } from '../../common/video';
+import { runHeading, runText } from '../export/common';
+import { compositeFallback } from '../../images/composite';
 import { contactSheet } from '../../images/contact';
 import type { ImageResult } from '../../images/load';
 
@@ -56,12 +57,17 @@ export function altText(result: LoupeResult): string {
         : `Image ${img.index}: ${img.source} (${img.width}×${img.height}${img.format ? ', ' + img.format.toUpperCase() : ''})${img.notes?.length ? ' — ' + img.notes.join('; ') : ''}`,
     );
   }
-  const answered = result.runs.filter((r) => r.answer);
+  const answered = result.runs.filter((r) => runText(r));
   if (answered.length) lines.push('');
-  for (const run of answered) lines.push(result.runs.length > 1 ? `${framesLabel(result.images, run.images) ?? `Image ${run.images.join(', ')}`}: ${run.answer}` : run.answer);
+  for (const run of answered) {
+    // Several runs: each is headed by its frame's time, its images or (side by side) its model.
+    const head = runHeading(result, run);
+    const t = runText(run)!;
+    lines.push(`${head ? `${head}: ` : ''}${t.error ? 'Error: ' : ''}${t.text}`);
+  }
   for (const { region: r } of allRegions(result)) lines.push(`${r.label || r.kind} [${r.coords.map((c) => Math.round(c)).join(', ')}] (image ${r.image})`);
   for (const n of result.notes ?? []) lines.push(n);
-  for (const w of [...result.warnings, ...result.runs.flatMap((r) => r.warnings)]) lines.push(`Warning: ${w}`);
+  for (const w of new Set([...result.warnings, ...result.runs.flatMap((r) => r.warnings)])) lines.push(`Warning: ${w}`);
   if (result.error) lines.push(`Error: ${result.error}`);
   return lines.join('\n');
 }
@@ -83,10 +89,15 @@ export async function imageCellOutput(results: ImageResult[], timings: Record<st
 
 export async function resultOutput(result: LoupeResult, pngs: Buffer[]): Promise<OutputSpec> {
   const items: OutputItemSpec[] = [jsonItem(RESULT_MIME, result)];
-  // A clip's frames read as a contact sheet with their times; images side by side.
-  const shown = result.images.filter((i) => !i.error);
-  const png = result.videos?.length ? await contactSheet(pngs.map((p, i) => ({ png: p, label: shown[i]?.time !== undefined ? formatTime(shown[i]!.time!) : '' }))) : await compositePng(pngs);
-  if (png) items.push({ mime: 'image/png', data: png });
+  if (result.videos?.length) {
+    // A clip's frames read as a contact sheet with their times.
+    const shown = result.images.filter((i) => !i.error);
+    const png = await contactSheet(pngs.map((p, i) => ({ png: p, label: shown[i]?.time !== undefined ? formatTime(shown[i]!.time!) : '' })));
+    if (png) items.push({ mime: 'image/png', data: png });
+  } else {
+    const image = await compositeFallback(pngs);
+    if (image) items.push({ mime: image.mime, data: image.data });
+  }
   items.push(textItem(altText(result)));
   return { items, metadata: { loupe: { timings: result.timings } } };
 }

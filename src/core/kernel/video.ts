@@ -185,18 +185,30 @@ export async function probeVideoCell(cell: ParsedCell, s: { video?: VideoSetting
   }
 }
 
-/** Samples the cell's clip for a prompt: refuses what the model cannot do before anything is decoded. */
-export async function prepareVideoPrompt(cell: ParsedCell, handle: ModelHandle, s: { video?: VideoSettings; maxImagePixels: number; maxImageTokens: number }, ctx: { baseDir: string | undefined; signal: AbortSignal }, warnings: string[]): Promise<PreparedVideo> {
-  const ref = cell.videos![0]!;
-  const spec = taskSpec(cell.task);
-  const regionTimes = cell.regions.flatMap((r) => (r.time !== undefined ? [r.time] : []));
-  if (!regionTimes.length && spec.runs === 'all-images' && !handle.capabilities.includes('multi-image')) {
+/** The times of the frames the cell's `@region` lines name. */
+function regionTimesOf(cell: ParsedCell): number[] {
+  return cell.regions.flatMap((r) => (r.time !== undefined ? [r.time] : []));
+}
+
+/** Refuses what a model cannot do with a clip, before anything is decoded: a question about the whole clip needs a model that reads several frames. */
+export function checkVideoModel(cell: ParsedCell, handle: Pick<ModelHandle, 'info' | 'capabilities'>): void {
+  if (!regionTimesOf(cell).length && taskSpec(cell.task).runs === 'all-images' && !handle.capabilities.includes('multi-image')) {
     throw new LoupeError('task-unsupported', `${handle.info.id} reads one image at a time and cannot answer a question about a whole clip. Ask a per-frame task (@task caption, ocr, detect or ground: each frame gets its own answer, with its time), or use a model that reads several frames: ${modelsFor('multi-image').join(', ')}.`);
   }
+}
+
+/**
+ * Samples the cell's clip for a prompt, for the models given (side by side, every model sees the same frames: as
+ * many as the model with the smallest budget takes); refuses what a model cannot do before anything is decoded.
+ */
+export async function prepareVideoPrompt(cell: ParsedCell, handles: readonly ModelHandle[], s: { video?: VideoSettings; maxImagePixels: number; maxImageTokens: number }, ctx: { baseDir: string | undefined; signal: AbortSignal }, warnings: string[]): Promise<PreparedVideo> {
+  const ref = cell.videos![0]!;
+  const regionTimes = regionTimesOf(cell);
+  for (const handle of handles) checkVideoModel(cell, handle);
   if (regionTimes.length > 1 && new Set(regionTimes).size > 1) throw new LoupeError('bad-input', '@region lines of one cell must name the same frame (the same time): ask about each frame in a cell of its own.');
   if (regionTimes.length && cell.sampling) warnings.push('@set frames/fps is not used: a cell with @region asks about the one frame its time names.');
   const opts = videoOptions(s.video, s.maxImagePixels, ctx.baseDir, ctx.signal);
-  const defaultFrames = defaultFrameCount(handle, cell.task, s.maxImageTokens);
+  const defaultFrames = Math.min(...handles.map((handle) => defaultFrameCount(handle, cell.task, s.maxImageTokens)));
   const clip = await loadClip(ref, 1, opts, regionTimes.length ? { times: [regionTimes[0]!], defaultFrames } : { sampling: cell.sampling, defaultFrames }, warnings);
   const images = clip.frames.map((f) => ({ source: f.ok ? f.image.path! : f.source, isUrl: false, line: ref.line, column: ref.column }));
   return {

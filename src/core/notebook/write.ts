@@ -2,7 +2,7 @@
 // (and owner, where allowed) and its hard links, atomically where the file system allows, and never leaving a
 // temporary file behind.
 import { randomBytes } from 'node:crypto';
-import { constants, promises as fsp, type Stats } from 'node:fs';
+import { constants, promises as fsp, readFileSync, renameSync, type Stats } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { LoupeError } from '../../common/errors';
 
@@ -52,8 +52,12 @@ export async function checkWritable(path: string, what: string, createFolders = 
  * Writes `data` to `path`. A new temporary file in the same folder is renamed over the target, with the target's
  * mode (and owner) carried over; a file with several hard links is rewritten in place instead (a rename would
  * split the links), from a complete temporary copy that is removed afterwards.
+ *
+ * `unchangedFrom`: replace the file only if it still holds these bytes (another program may save it while the
+ * temporary copy is written and synced). Checked synchronously just before the rename, so the window left is a
+ * read and a rename with no other work between; returns false, writing nothing, when the file changed.
  */
-export async function writeNotebookFile(path: string, data: Uint8Array): Promise<void> {
+export async function writeNotebookFile(path: string, data: Uint8Array, opts: { unchangedFrom?: Uint8Array } = {}): Promise<boolean> {
   const target = await writeTarget(path);
   const st = await statOrUndefined(target);
   const tmp = join(dirname(target), `.${basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
@@ -70,8 +74,21 @@ export async function writeNotebookFile(path: string, data: Uint8Array): Promise
     } finally {
       await fh.close();
     }
+    if (opts.unchangedFrom) {
+      let now: Buffer | undefined;
+      try {
+        now = readFileSync(target);
+      } catch {
+        now = undefined;
+      }
+      if (!now || !now.equals(opts.unchangedFrom)) return false;
+      if (st && st.nlink > 1) await fsp.copyFile(tmp, target);
+      else renameSync(tmp, target);
+      return true;
+    }
     if (st && st.nlink > 1) await fsp.copyFile(tmp, target);
     else await fsp.rename(tmp, target);
+    return true;
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     throw new LoupeError('write-failed', `could not write ${path}: ${err.code === 'EISDIR' ? 'it is a folder' : err.message}`, { cause: e });

@@ -7,6 +7,8 @@ import { florenceLocTokens } from './florence2';
 import type { Size } from './frames';
 import { mm15BoxText } from './mm15';
 import { qwenBoxText } from './qwen';
+import { showUiBoxText } from './showui';
+import { uiInstruction } from './ui-prompts';
 
 export const FLORENCE_TASK_TOKENS: Partial<Record<Task, string>> = {
   caption: '<CAPTION>',
@@ -16,33 +18,43 @@ export const FLORENCE_TASK_TOKENS: Partial<Record<Task, string>> = {
   detect: '<OD>',
   ground: '<CAPTION_TO_PHRASE_GROUNDING>',
   'describe-region': '<REGION_TO_DESCRIPTION>',
+  // Screens: Florence-2 has no UI training; its nearest tasks stand in (OCR regions are the text elements).
+  'screen-summary': '<MORE_DETAILED_CAPTION>',
+  'widget-caption': '<REGION_TO_DESCRIPTION>',
+  'find-element': '<CAPTION_TO_PHRASE_GROUNDING>',
+  'list-elements': '<OCR_WITH_REGION>',
 };
+
+/** What a detector (dialect `detections`) can be asked: its boxes, as objects or as UI elements. */
+export const DETECTOR_TASKS: readonly Task[] = ['detect', 'list-elements'];
 
 /**
  * The tasks a model can be asked with this dialect: Florence-2 those it has a task token for; chat models every
  * task, those with boxes only when they have a box dialect.
  */
 export function dialectTasks(dialect: Dialect): Task[] {
+  if (dialect === 'detections') return [...DETECTOR_TASKS];
   if (dialect === 'florence2') return TASKS.filter((t) => FLORENCE_TASK_TOKENS[t] !== undefined);
   return TASKS.filter((t) => dialect !== 'none' || !usesBoxes(t));
 }
 
 /** Whether the model reads the cell's prompt for this task; where it does not, the prompt would be silently lost. */
 export function usesPrompt(dialect: Dialect, task: Task): boolean {
-  if (dialect === 'florence2') return task === 'ground';
-  return task !== 'ocr-regions' && task !== 'detect';
+  if (dialect === 'detections') return false;
+  if (dialect === 'florence2') return task === 'ground' || task === 'find-element';
+  return task !== 'ocr-regions' && task !== 'detect' && task !== 'list-elements' && task !== 'widget-caption' && task !== 'tappable';
 }
 
 /** The text Florence-2's processor receives: the task token plus its input (a phrase, or a region's four <loc_N>). */
 export function florencePrompt(task: Task, prompt: string, region?: { box: readonly number[]; size: Size }): string {
   const token = FLORENCE_TASK_TOKENS[task];
   if (!token) throw new LoupeError('task-unsupported', `Florence-2 does not answer free questions (@task ask); it runs fixed tasks: ${Object.keys(FLORENCE_TASK_TOKENS).join(', ')}`);
-  if (task === 'ground') {
-    if (!prompt.trim()) throw new LoupeError('bad-input', '@task ground needs a phrase to find: write it as the prompt');
+  if (task === 'ground' || task === 'find-element') {
+    if (!prompt.trim()) throw new LoupeError('bad-input', `@task ${task} needs a phrase to find: write it as the prompt`);
     return token + prompt.trim();
   }
-  if (task === 'describe-region') {
-    if (!region) throw new LoupeError('bad-input', '@task describe-region needs an @region [x1, y1, x2, y2]');
+  if (task === 'describe-region' || task === 'widget-caption') {
+    if (!region) throw new LoupeError('bad-input', `@task ${task} needs an @region [x1, y1, x2, y2]`);
     return token + florenceLocTokens(region.box, region.size);
   }
   return token;
@@ -71,10 +83,16 @@ export function chatInstruction(task: Task, prompt: string, dialect: Dialect, re
     case 'describe-region':
       if (!regionText) throw new LoupeError('bad-input', '@task describe-region needs an @region [x1, y1, x2, y2]');
       return `${p || 'Describe this region of the image'}: ${regionText}`;
+    case 'screen-summary':
+    case 'widget-caption':
+    case 'tappable':
+    case 'find-element':
+    case 'list-elements':
+      return uiInstruction(task, p, dialect, regionText);
   }
 }
 
 /** A box in original pixels in the dialect's own syntax, for referring prompts. */
 export function regionText(box: readonly number[], size: Size, modelSize: Size, dialect: Dialect): string {
-  return dialect === 'mm15' ? mm15BoxText(box, size) : qwenBoxText(box, size, modelSize, dialect);
+  return dialect === 'mm15' ? mm15BoxText(box, size) : dialect === 'showui' ? showUiBoxText(box, size) : qwenBoxText(box, size, modelSize, dialect);
 }

@@ -54,6 +54,9 @@ interface JsonItem {
   bbox_2d?: unknown;
   point_2d?: unknown;
   label?: unknown;
+  /** UI elements (`@task list-elements`): the element's type and text. */
+  type?: unknown;
+  text?: unknown;
 }
 
 /** Finds `{…"bbox_2d"…}` objects even in a truncated or fenced answer, and lists their labels as the text. */
@@ -68,7 +71,7 @@ function parseJsonish(text: string, c: RegionCollector): void {
     last = b.end;
     let first = true;
     for (const { item, raw } of items) {
-      const label = typeof item.label === 'string' ? item.label : '';
+      const label = typeof item.label === 'string' ? item.label : typeof item.text === 'string' ? item.text : '';
       if (!first) c.append(', ');
       first = false;
       const span = c.append(label);
@@ -78,16 +81,18 @@ function parseJsonish(text: string, c: RegionCollector): void {
         continue;
       }
       const nums = coords.map(Number);
+      const before = c.regions.length;
       if (Array.isArray(item.bbox_2d) && nums.length === 4) c.add('box', label, nums, span, raw);
       else if (Array.isArray(item.point_2d) && nums.length === 2) c.add('point', label, nums, span, raw);
       else c.drop(`a ${Array.isArray(item.bbox_2d) ? 'box' : 'point'} with ${nums.length} numbers`);
+      if (typeof item.type === 'string' && c.regions[before]) c.regions[before]!.type = item.type.toLowerCase();
     }
   }
   c.append(text.slice(last));
 }
 
 function findBareJson(text: string): { start: number; end: number; body: string }[] {
-  const start = text.search(/[[{]\s*\{?\s*"(bbox_2d|point_2d|label)"/);
+  const start = text.search(/[[{]\s*\{?\s*"(bbox_2d|point_2d|label|type|text)"/);
   if (start < 0) return [];
   return [{ start, end: text.length, body: text.slice(start) }];
 }

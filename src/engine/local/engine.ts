@@ -11,6 +11,7 @@ import { FAMILIES } from './families';
 import type { Family } from './families';
 import type { HostClient } from './client';
 import type { LoadedInfo } from './protocol';
+import { fixedInputOf } from './families/fixedInput';
 
 export const LOCAL_ENGINE_ID = 'local';
 
@@ -38,6 +39,8 @@ interface Resolved {
 
 export class LocalEngine implements Engine {
   readonly id = LOCAL_ENGINE_ID;
+  /** The model host runs one generation at a time: a batch feeds it image by image. */
+  readonly concurrency = 1;
   private readonly resolved = new WeakMap<ModelHandle, Resolved>();
   private readonly loaded = new Map<string, LoadedModel>();
 
@@ -77,6 +80,7 @@ export class LocalEngine implements Engine {
       capabilities: model.capabilities,
       needsImage: FAMILIES[model.family].needsImage,
       ...frameTokensOf(model.folder),
+      ...fixedInputOf(model.family, model.folder),
     };
     this.resolved.set(handle, { key: model.key, folder: model.folder, family: model.family });
     return handle;

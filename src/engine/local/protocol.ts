@@ -45,6 +45,8 @@ export interface GenerateRequest {
   maxImagePixels: number;
   /** The images are frames of one clip (times in seconds), for the model's video prompt. */
   video?: VideoFrames;
+  /** Stream the answer with its special tokens (Qwen2-VL's box tags), as a server asked with skip_special_tokens=false does. */
+  keepSpecialTokens?: boolean;
 }
 
 export interface CancelRequest {

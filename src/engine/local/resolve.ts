@@ -1,5 +1,5 @@
 // From what a cell's `@model` says to a verified folder on disk: registry id, Hub repo or local folder.
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { LoupeError } from '../../common/errors';
@@ -83,6 +83,8 @@ export async function resolveModel(ref: string, opts: ResolveOptions): Promise<R
     if (!isAbsolute(expanded) && !opts.baseDir) throw new LoupeError('unknown-model', `@model ${ref} is relative, but the notebook has not been saved: save it or use an absolute path.`);
     const folder = resolve(opts.baseDir ?? '.', expanded);
     if (!existsSync(folder) || !statSync(folder).isDirectory()) throw new LoupeError('unknown-model', `model folder not found: ${folder}`);
+    // A user's own detector: an Ultralytics export (one .onnx, no config.json) is a YOLO-layout detector.
+    if (detectorFolder(folder)) return { key: `local:${folder}`, folder, family: 'yolo', dialect: 'detections', capabilities: familyCapabilities('yolo', 'detections'), info: { id: ref, revision: 'local', fixture: false } };
     const config = readConfig(folder);
     const { family, dialect } = familyOf(config, folder);
     const fixture = /^loupe\/tiny-/.test(String(config._name_or_path ?? ''));
@@ -146,4 +148,10 @@ async function ensureDownloaded(repo: string, revision: string, folder: string, 
     family = familyOf(readConfig(folder), repo).family;
   }
   await downloadFiles({ ...common, files: filesToFetch(all, family, opts.dtype), destDir: folder, onProgress: opts.onProgress });
+}
+
+/** A folder with no config.json and exactly one `.onnx` file (Ultralytics' `best.onnx`): a detector. */
+function detectorFolder(folder: string): boolean {
+  if (existsSync(join(folder, 'config.json'))) return false;
+  return readdirSync(folder).filter((n) => n.endsWith('.onnx')).length === 1;
 }

@@ -12,8 +12,13 @@ export const florence2: FamilyModule = {
   tasks: TASKS.filter((t) => FLORENCE_TASK_TOKENS[t] !== undefined),
   multiImage: false,
   needsImage: true,
-  // The processor resizes to 768×768 itself; shrinking huge photos first only saves time.
-  imageLimits: () => ({ maxSide: 2048 }),
+  // The processor works at a fixed size (768×768): sharp resizes to it as the processor would (images/prepare.ts),
+  // so a 12 MP photo never goes through JavaScript at full size.
+  imageLimits: (_tokens, config) => {
+    const size = (config.size ?? {}) as { width?: number; height?: number };
+    if (!size.width || !size.height || config.do_resize === false) return { maxSide: 2048 };
+    return { exactSize: { width: size.width, height: size.height, resample: Number(config.resample ?? 2) } };
+  },
 
   async build(ctx: BuildContext): Promise<Built> {
     if (ctx.images.length !== 1) throw new LoupeError('task-unsupported', 'Florence-2 reads one image at a time');

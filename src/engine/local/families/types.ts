@@ -4,6 +4,7 @@
 import type { Dialect } from '../../dialects';
 import type { Task } from '../../../common/tasks';
 import type { GenerateRequest, VideoFrames } from '../../types';
+import type { ExactSize } from '../../../images/prepare';
 
 /** Loose views of transformers.js objects: the library ships JS with JSDoc types. */
 export interface Tensor {
@@ -56,6 +57,9 @@ export interface Model {
   dispose(): Promise<unknown>;
 }
 
+/** How images are sized before the processor: bounds, or the processor's own fixed input size (images/prepare.ts). */
+export type ImageLimits = { maxSide?: number; maxArea?: number; exactSize?: ExactSize };
+
 export interface FamilyModule {
   /** Its key in FAMILIES (families/index.ts). */
   family: string;
@@ -71,10 +75,33 @@ export interface FamilyModule {
   /** The model cannot answer without an image. */
   needsImage: boolean;
   /** Pre-resize limits for images, from the user's token budget. */
-  imageLimits(maxImageTokens: number, config: Record<string, unknown>): { maxSide?: number; maxArea?: number };
+  imageLimits(maxImageTokens: number, config: Record<string, unknown>): ImageLimits;
   /** Fixes to the loaded model where the library differs from the reference implementation. */
   patch?(model: Model, tf: typeof import('@huggingface/transformers')): void;
   build(ctx: BuildContext): Promise<Built>;
   /** Turns generated ids into answer text (special tokens that carry meaning are kept). */
   decode(processor: Processor, ids: Tensor, built: Built): string;
+}
+
+/**
+ * A family the model host runs on onnxruntime-node itself instead of through transformers.js (detectors: no
+ * processor, no generate). It has its own load and run hooks (`host/direct.ts`); what the runner and the resolver
+ * read (model types, sessions, tasks) is the same as a FamilyModule's.
+ */
+export interface DirectFamily {
+  family: string;
+  /** Runs without transformers.js: loaded and run by `host/direct.ts`. */
+  direct: true;
+  modelTypes: Readonly<Record<string, Dialect>>;
+  /** ONNX files `onnx/<name>[_dtype].onnx` in the Hub layout. */
+  modules: readonly string[];
+  tasks: readonly Task[];
+  multiImage: false;
+  needsImage: true;
+}
+
+export type AnyFamily = FamilyModule | DirectFamily;
+
+export function isDirectFamily(f: AnyFamily): f is DirectFamily {
+  return (f as DirectFamily).direct === true;
 }

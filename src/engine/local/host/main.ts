@@ -12,7 +12,9 @@ import type { FamilyImage, FamilyModule, Model, Processor, Tensor } from '../fam
 import type { GenerateRequest, HostEvent, HostRequest, LoadedInfo, LoadRequest } from '../protocol';
 import { chooseDtype, onnxFilesFor } from './dtypes';
 import { startHeartbeat } from './heartbeat';
+import { withInt8Nbits } from './nbits';
 import { intraOpThreads } from './threads';
+import { directFamily, directKeys, directLoaded, generateDirect, isDirectKey, loadDirect, unloadDirect } from './direct';
 
 type TF = typeof import('@huggingface/transformers');
 type Provider = Exclude<Device, 'auto'>;
@@ -101,7 +103,10 @@ async function load(req: LoadRequest): Promise<LoadedInfo> {
   const existing = models.get(req.key);
   if (existing) return existing.info;
   const t0 = now();
-  const family = FAMILIES[req.family];
+  // Detectors run on onnxruntime-node directly, not through transformers.js.
+  const direct = directFamily(req.family);
+  if (direct) return loadDirect(req, direct, providerCandidates(req.device), (m) => log('warn', m));
+  const family = FAMILIES[req.family] as FamilyModule;
   const config = JSON.parse(readFileSync(join(req.folder, 'config.json'), 'utf8')) as Record<string, unknown>;
   const tf = await transformers();
   const fallbacks: LoadedInfo['fallbacks'] = [];
@@ -115,7 +120,9 @@ async function load(req: LoadRequest): Promise<LoadedInfo> {
     files = onnxFilesFor(req.folder, family.modules, dtype);
     await checkFiles(req.folder, files);
     try {
-      model = (await tf[family.modelClass].from_pretrained(req.folder, { device, dtype, local_files_only: true, session_options: { intraOpNumThreads: intraOpThreads() } } as never)) as unknown as Model;
+      const create = () => tf[family.modelClass].from_pretrained(req.folder, { device, dtype, local_files_only: true, session_options: { intraOpNumThreads: intraOpThreads() } } as never);
+      // On the CPU, 4-bit MatMulNBits run with int8 activations (nbits.ts): about 2× faster decode.
+      model = (await (device === 'cpu' ? withInt8Nbits(create, (f, n) => log('info', `int8 MatMulNBits: ${n} nodes in ${f.slice(req.folder.length + 1)}`)) : create())) as unknown as Model;
       provider = device;
       break;
     } catch (e) {
@@ -181,6 +188,7 @@ function contextLimit(config: Record<string, unknown>): number | undefined {
 }
 
 async function generate(req: GenerateRequest): Promise<Generation> {
+  if (isDirectKey(req.key)) return generateDirect(req);
   const m = models.get(req.key);
   if (!m) throw new LoupeError('not-loaded', `model ${req.key} is not loaded`);
   if (!familyCapabilities(m.req.family, m.req.dialect).includes(req.task)) throw new LoupeError('task-unsupported', `${m.req.info.id} cannot run @task ${req.task}`);
@@ -211,7 +219,7 @@ async function generate(req: GenerateRequest): Promise<Generation> {
   let generated = 0;
   const streamer = new (boundedStreamer(tf))(m.processor.tokenizer as never, {
     skip_prompt: true,
-    skip_special_tokens: true,
+    skip_special_tokens: !req.keepSpecialTokens,
     callback_function: (text: string) => {
       if (text) send({ type: 'delta', id: req.id, text });
     },
@@ -263,7 +271,10 @@ async function generate(req: GenerateRequest): Promise<Generation> {
 }
 
 async function unload(key?: string): Promise<string[]> {
-  const keys = key ? [key] : [...models.keys()];
+  const direct = key ? directKeys().filter((k) => k === key) : directKeys();
+  await unloadDirect(direct);
+  if (direct.length && key) return direct;
+  const keys = key ? [key] : [...models.keys(), ...direct];
   for (const k of keys) {
     const m = models.get(k);
     models.delete(k);
@@ -289,7 +300,7 @@ process.on('message', (msg: HostRequest) => {
       running.get(msg.target)?.interrupt();
       return;
     case 'status':
-      send({ type: 'status', id: msg.id, loaded: [...models.values()].map((m) => m.info), rss: process.memoryUsage().rss });
+      send({ type: 'status', id: msg.id, loaded: [...[...models.values()].map((m) => m.info), ...directLoaded()], rss: process.memoryUsage().rss });
       return;
     case 'load':
       return serial(() => load(msg).then((info) => void send({ type: 'loaded', id: msg.id, info }), (e) => fail(msg.id, e)));

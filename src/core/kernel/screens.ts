@@ -1,0 +1,120 @@
+// What the runner adds for screen tasks: the asked `@region` drawn with the answer (a tappable badge, a widget
+// caption), and for `@task list-elements` on a detector, OCR text joined to the detector's boxes.
+import type { Region } from '../../common/result';
+import type { Task } from '../../common/tasks';
+import { parseAnswer } from '../../engine/dialects';
+import { tappableAnswer } from '../../engine/dialects/elements';
+import type { Parsed } from '../../engine/dialects';
+import type { EngineImage, EngineSet, GenerateRequest, ModelHandle } from '../../engine/types';
+
+/** `@task tappable` and `widget-caption` answer about the cell's region: it is drawn, labelled with the answer. */
+export function askedRegions(task: Task, asked: GenerateRequest['regions'], answer: string, images: number[]): Region[] {
+  if ((task !== 'tappable' && task !== 'widget-caption') || !asked[0]) return [];
+  const r = asked[0];
+  const image = images[r.image - 1] ?? images[0]!;
+  if (task === 'widget-caption') return [{ image, label: answer.trim().split('\n')[0]!.slice(0, 80), kind: 'box', coords: [...r.box], span: [0, Math.min(answer.length, answer.trim().split('\n')[0]!.length)] }];
+  const yes = tappableAnswer(answer);
+  return [{ image, label: yes === undefined ? 'tappable?' : yes ? 'tappable' : 'not tappable', kind: 'box', coords: [...r.box], ...(yes === undefined ? {} : { tappable: yes }) }];
+}
+
+const area = (b: number[]) => Math.max(0, b[2]! - b[0]!) * Math.max(0, b[3]! - b[1]!);
+const inter = (a: number[], b: number[]) => Math.max(0, Math.min(a[2]!, b[2]!) - Math.max(a[0]!, b[0]!)) * Math.max(0, Math.min(a[3]!, b[3]!) - Math.max(a[1]!, b[1]!));
+
+/**
+ * Detector boxes and OCR lines as one element list: a line mostly inside a detected element becomes that element's
+ * text (several lines joined in reading order); a line inside none is an element of type text; elements keep
+ * their detector type (icon, button…) and score.
+ */
+export function combineElements(detected: Region[], lines: Region[]): Region[] {
+  const texts = new Map<number, Region[]>();
+  const loose: Region[] = [];
+  for (const line of lines) {
+    const lb = line.coords;
+    let best = -1;
+    let bestShare = 0;
+    detected.forEach((d, i) => {
+      const share = inter(lb, d.coords) / Math.max(1e-9, area(lb));
+      // The smallest element that holds most of the line: a button inside a card takes its own label.
+      if (share >= 0.5 && (best < 0 || share > bestShare + 1e-9 || (Math.abs(share - bestShare) <= 1e-9 && area(d.coords) < area(detected[best]!.coords)))) [best, bestShare] = [i, share];
+    });
+    if (best >= 0) texts.set(best, [...(texts.get(best) ?? []), line]);
+    else loose.push({ ...line, type: line.type ?? 'text' });
+  }
+  const out = detected.map((d, i) => {
+    const own = (texts.get(i) ?? []).sort((a, b) => a.coords[1]! - b.coords[1]! || a.coords[0]! - b.coords[0]!);
+    const text = own.map((l) => l.label).filter(Boolean).join(' ');
+    const { span: _span, ...rest } = d;
+    return { ...rest, type: d.type ?? d.label, label: text || (d.type ?? d.label) };
+  });
+  return [...out, ...loose.map(({ span: _span, ...rest }) => rest)];
+}
+
+/**
+ * The model that reads text for a detector's element list: loupe.defaultModels' ocr-regions (or ocr) entry, else the
+ * default model when it reads text with regions and is present (a local folder, or a registry model already
+ * downloaded): a detector cell never starts a download of its own.
+ */
+export async function ocrModelFor(engines: EngineSet, s: { defaultModel: string; defaultModels?: Partial<Record<Task, string>> }): Promise<{ ref?: string; why?: string }> {
+  const explicit = s.defaultModels?.['ocr-regions'] ?? s.defaultModels?.ocr;
+  if (explicit) return { ref: explicit };
+  const { engine, ref } = engines.pick(s.defaultModel);
+  const known = engine.describe(ref);
+  if (!known) return { ref: s.defaultModel };
+  if (!known.capabilities.includes('ocr-regions')) return { why: `${known.id}, the default model, does not read text with regions` };
+  const listed = (await engine.listModels()).find((m) => m.id === known.id);
+  return listed?.available ? { ref: s.defaultModel } : { why: `${known.id}, the default model, is not downloaded` };
+}
+
+/**
+ * Runs OCR with regions on one image with the OCR model and returns its lines as boxes in original pixels, or a
+ * warning that says why the elements have no text.
+ */
+export async function ocrLines(engines: EngineSet, ocr: { ref?: string; why?: string }, image: EngineImage, base: Omit<GenerateRequest, 'task' | 'images' | 'regions' | 'prompt'>, o: { baseDir?: string; signal: AbortSignal }): Promise<{ lines: Region[]; warning?: string; model?: string }> {
+  const ref = ocr.ref;
+  if (!ref) return { lines: [], warning: `No OCR model for the elements' text (${ocr.why ?? 'none set'}): the detector gives boxes only. Set loupe.defaultModels {"ocr-regions": "<model>"} (e.g. florence-2-base) to add the text of each element.` };
+  const { engine, ref: r } = engines.pick(ref);
+  const handle = await engine.prepare(r, { baseDir: o.baseDir, signal: o.signal });
+  if (!handle.capabilities.includes('ocr-regions')) return { lines: [], warning: `${handle.info.id}, the OCR model for elements, cannot run @task ocr-regions: elements have no text.` };
+  const model = await engine.load(handle, { signal: o.signal });
+  const gen = await engine.generate(model, { ...base, task: 'ocr-regions', prompt: '', images: [image], regions: [] }, { signal: o.signal });
+  const seen = gen.images[0]!;
+  const parsed = parseAnswer(handle.dialect, 'list-elements', gen.raw, { images: [{ width: seen.width, height: seen.height }], modelSizes: [{ width: seen.modelWidth, height: seen.modelHeight }] });
+  return { lines: parsed.regions.filter((x) => x.kind === 'box').map((x) => ({ ...x, type: 'text' })), model: handle.info.id };
+}
+
+/**
+ * The runner's one call for screen tasks, after an answer is parsed: a detector's element list gets its text from
+ * the OCR model, and a tappable or widget answer is drawn on the asked region.
+ */
+export async function screenRegions(
+  task: Task,
+  handle: ModelHandle,
+  parsed: Parsed,
+  req: GenerateRequest,
+  o: { engines: EngineSet; settings: { defaultModel: string; defaultModels?: Partial<Record<Task, string>>; maxImageTokens: number; maxImagePixels: number }; baseDir?: string; signal: AbortSignal; note(text: string): void },
+): Promise<void> {
+  if (task === 'list-elements' && handle.dialect === 'detections' && req.images[0]) {
+    const ocr = await ocrLines(o.engines, await ocrModelFor(o.engines, o.settings), req.images[0], { params: {}, maxImageTokens: o.settings.maxImageTokens, maxImagePixels: o.settings.maxImagePixels }, { baseDir: o.baseDir, signal: o.signal });
+    parsed.regions = combineElements(parsed.regions, ocr.lines);
+    // The answer lists the elements with text, one per line (each text the span of its box), then counts those
+    // without (icons): the table beside the image lists every one.
+    let text = '';
+    const bare = new Map<string, number>();
+    parsed.regions = parsed.regions.map((r) => {
+      const type = r.type ?? 'element';
+      if (r.label === type) {
+        bare.set(type, (bare.get(type) ?? 0) + 1);
+        return r;
+      }
+      text += `${text ? '\n' : ''}${type}: `;
+      const span: [number, number] = [text.length, text.length + r.label.length];
+      text += r.label;
+      return { ...r, span };
+    });
+    const counts = [...bare].map(([type, n]) => `${n} × ${type}`).join(', ');
+    parsed.text = [text, counts && `${text ? 'and ' : ''}${counts} without text`].filter(Boolean).join('\n') || 'No elements found.';
+    if (ocr.warning) parsed.warnings.push(ocr.warning);
+    if (ocr.model) o.note(`The elements' text comes from ${ocr.model} (@task ocr-regions), their boxes from ${handle.info.id}.`);
+  }
+  parsed.regions.push(...askedRegions(task, req.regions, parsed.text, [1]));
+}
