@@ -355,7 +355,10 @@ async function main(): Promise<void> {
   const renderer = /^## Renderer\n[\s\S]*?(?=^## |(?![\s\S]))/m.exec(old)?.[0];
   // B10 (sub-images) is written by bench/tiles.ts: kept as it is.
   const b10 = /^## B10 [\s\S]*?(?=^## |(?![\s\S]))/m.exec(old)?.[0];
-  const out = lines.join('\n') + (b10 ? `\n${b10.trim()}\n` : '') + (renderer ? `\n${renderer.trim()}\n` : '\n## Renderer\n\nNot measured yet: `bench/renderer.ts` writes this section.\n');
+  // B9 (bench/video.ts, a 10-minute clip: minutes of its own) is kept as it is too.
+  const b9 = /^## B9 Video frame extraction\n[\s\S]*?(?=^## |(?![\s\S]))/m.exec(old)?.[0];
+  const kept = [b10, b9].filter((x): x is string => !!x).map((x) => `\n${x.trim()}\n`).join('');
+  const out = lines.join('\n') + kept + (renderer ? `\n${renderer.trim()}\n` : '\n## Renderer\n\nNot measured yet: `bench/renderer.ts` writes this section.\n');
   writeFileSync(file, out.replace(/\n{3,}/g, '\n\n'));
   log(`wrote ${file}`);
   console.log(JSON.stringify({ b7: b7.json, b8: b8.json, b1q4: b1q4.json, b11: b11.json, b12: b12.json, b1: { ratio: ratios.median, bare: bareTok.median, loupe: loupeConsumer.median }, b2: { bw: bw.median, boundMs, achievedBare, achievedLoupe }, b3: { fl: fl.speed.median, qw: qw.speed.median }, b4: { loupe: stallLoupe.median, inproc: stallInproc.median }, b5: actTotal.median, b6: growthFromFirst }));

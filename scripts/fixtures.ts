@@ -144,6 +144,8 @@ interface CoreArgs {
   parity?: boolean;
   /** Box from the first image of each row only (records carry CH.image); otherwise from every image position. */
   firstImageBox?: boolean;
+  /** Box from the last image of each row only (SmolVLM: a split image's whole-picture tile comes last). */
+  lastImageBox?: boolean;
 }
 
 /** Builds the scripted decoding logic; returns the logits tensor name [B,Tq,V]. */
@@ -178,6 +180,11 @@ function scriptedCore(g: Graph, a: CoreArgs): string {
     const imgIdx = g.ch(a.recs, CH.image);
     const first = g.rmin(g.add(g.mul(imgIdx, img), g.mul(g.sub(g.f32([1], [1]), img), BIG)), [1], 1); // [B,1]
     boxImg = g.mul(img, g.boolF(g.op('Equal', [imgIdx, first])));
+  }
+  if (a.lastImageBox) {
+    const imgIdx = g.ch(a.recs, CH.image);
+    const last = g.rmax(g.sub(g.mul(imgIdx, img), g.mul(g.sub(g.f32([1], [1]), img), BIG)), [1], 1); // [B,1]
+    boxImg = g.mul(img, g.boolF(g.op('Equal', [imgIdx, last])));
   }
   const bright = g.ch(a.recs, CH.bright);
   const notImg = g.sub(g.f32([1], [1]), boxImg);
@@ -661,6 +668,288 @@ function qwenDecoder(tok: ReturnType<typeof qwenTokenizer>, rules: Rule[], scrip
 }
 
 // ---------------------------------------------------------------------------------------------
+// SmolVLM2 (Idefics3 layout, model_type smolvlm)
+
+const SMOL_ROWS = Array.from({ length: 6 }, (_, r) => Array.from({ length: 6 }, (_, c) => `<row_${r + 1}_col_${c + 1}>`)).flat();
+const SMOL_SPECIALS = ['<|endoftext|>', '<|im_start|>', '<|im_end|>', '<end_of_utterance>', '<fake_token_around_image>', '<image>', '<global-img>', ...SMOL_ROWS];
+/** transformers' processing_smolvlm.py DEFAULT_CHAT_TEMPLATE (Apache-2.0), the template SmolVLM2's exports ship. */
+const SMOL_CHAT_TEMPLATE =
+  "<|im_start|>{% for message in messages %}{{message['role'] | capitalize}}{% if message['content'][0]['type'] == 'image' %}{{':'}}{% else %}{{': '}}{% endif %}{% for line in message['content'] %}{% if line['type'] == 'text' %}{{line['text']}}{% elif line['type'] == 'image' %}{{ '<image>' }}{% elif line['type'] == 'video' %}{{ '<video>' }}{% endif %}{% endfor %}<end_of_utterance>\n{% endfor %}{% if add_generation_prompt %}{{ 'Assistant:' }}{% endif %}";
+/** Words that make tiny-smolvlm answer with a box (the MM1.5 prompts Loupe writes for ground and detect). */
+export const SMOL_BOX_WORDS = ['Where', 'Name'];
+/** tiny-smolvlm answers (before `<end_of_utterance>`), by rule. */
+export const SMOL_ANSWERS = {
+  video: { parts: [{ echo: true }] as Part[], doc: 'an image and the word `Frame` (SmolVLM2\'s video prompt): echo of the whole prompt text, image tokens left out' },
+  box: { parts: ['the bright region [', { box: 0 }, ', ', { box: 1 }, ', ', { box: 2 }, ', ', { box: 3 }, ']'] as Part[], doc: `an image and one of ${SMOL_BOX_WORDS.join(', ')}: box of the bright region of the last image, \`[x1, y1, x2, y2]\` 0-999 (the MM1.5 dialect)` },
+  describe: { parts: ['A tiny fixture image with a bright region.'] as Part[], doc: 'an image, no other trigger' },
+  text: { parts: ['Hello from tiny-smolvlm.'] as Part[], doc: 'no image' },
+};
+const SMOL_H = 32; // hidden_size (576 in the 256M model)
+const SMOL_LAYERS = 2; // num_hidden_layers (30)
+const SMOL_HEADS = 4; // num_attention_heads (9)
+const SMOL_KV_HEADS = 2; // num_key_value_heads (3)
+const SMOL_HD = SMOL_H / SMOL_HEADS; // head_dim 8 (64); the cache carries 2 x 8 = 16 record channels
+const SMOL_TILE = 512; // max_image_size.longest_edge: every tile (and every video frame) is 512x512
+const SMOL_SEQ = 64; // image_seq_len: (512 / 16 patches)^2 / scale_factor^2 = 64 tokens per tile
+
+function smolTokenizer(): Tok & { num0: number; special: Record<string, number> } {
+  const v: Vocab = { vocab: {}, merges: [], next: 0 };
+  const digits = new Set('0123456789');
+  for (const c of BYTE_CHARS) if (!digits.has(c)) v.vocab[c] = v.next++;
+  // "0".."999" as one block so a box coordinate is one token (id = num0 + n), then "00".."09" for timestamps.
+  const num0 = v.next;
+  for (let n = 0; n <= 999; n++) v.vocab[String(n)] = v.next++;
+  for (let n = 0; n <= 9; n++) v.vocab[`0${n}`] = v.next++;
+  // Two-digit merges, so "00:12" costs 3 tokens: timestamps fill a video prompt.
+  for (let a = 0; a <= 9; a++) for (let b = 0; b <= 9; b++) v.merges.push(`${a} ${b}`);
+  const texts = [
+    'User', 'Assistant', ':', 'You are provided the following series of', 'frames from a', '[H:MM:SS] video.', 'Frame from',
+    ...Array.from({ length: 64 }, (_, i) => i + 1).map((n) => ` ${n}`),
+    ...Object.values(SMOL_ANSWERS).flatMap((a) => a.parts.filter((p): p is string => typeof p === 'string')),
+    ...SMOL_BOX_WORDS.flatMap((w) => [w, ` ${w}`]),
+  ];
+  addWords(v, texts, GPT2_SPLIT);
+  const added: ReturnType<typeof addedToken>[] = [];
+  const special: Record<string, number> = {};
+  for (const sp of SMOL_SPECIALS) {
+    special[sp] = v.next;
+    added.push(addedToken(v.next++, sp));
+  }
+  return { vocab: v.vocab, merges: v.merges, added, size: v.next, num0, special };
+}
+
+function smolVision(H: number): Graph {
+  const g = new Graph();
+  const px = g.input('pixel_values', T.FLOAT, ['batch_size', 'num_images', 3, 'height', 'width']);
+  const mask = g.input('pixel_attention_mask', T.BOOL, ['batch_size', 'num_images', 'height', 'width']);
+  // Every tile of every image of the batch, in order: [N,3,512,512] -> 8x8 patch brightnesses -> [N,64].
+  const tiles = g.op('Reshape', [px, g.i64([-1, 3, SMOL_TILE, SMOL_TILE])]);
+  const gray = g.op('ReduceMean', [tiles], { axes: [1], keepdims: 1 });
+  const side = SMOL_TILE / Math.sqrt(SMOL_SEQ);
+  const pooled = g.op('AveragePool', [gray], { kernel_shape: [side, side], strides: [side, side] });
+  let bright = g.op('Flatten', [pooled], { axis: 1 }); // [N,64]
+  // Padded tiles (pixel_attention_mask all false) would be dark: the mask is read so the input is a real one.
+  const anyPixel = g.rmax(g.cast(g.op('Reshape', [mask, g.i64([-1, SMOL_TILE * SMOL_TILE])]), T.FLOAT), [1], 1); // [N,1]
+  bright = g.add(bright, g.mul(g.sub(anyPixel, g.f32([1], [1])), g.f32([0], [1])));
+  const n = g.op('Shape', [bright], { start: 0, end: 1 });
+  const grid = Math.sqrt(SMOL_SEQ);
+  const p = g.op('Range', [g.s64(0), g.s64(SMOL_SEQ), g.s64(1)]);
+  const coords = binEdges(g, g.op('Mod', [p, g.s64(grid)]), g.div(p, g.s64(grid)), g.s64(grid), g.s64(grid), 1000, false); // [64,4]
+  const shapeNS = g.op('Concat', [n, g.i64([SMOL_SEQ])], { axis: 0 });
+  const expandTo = (x: string, c: number) => g.op('Expand', [x, g.op('Concat', [shapeNS, g.i64([c])], { axis: 0 })]);
+  const tileIdx = g.cast(g.op('Range', [g.s64(0), g.sq(n, [0]), g.s64(1)]), T.FLOAT); // [N]
+  const idx = g.op('Expand', [g.unsq(tileIdx, [1, 2]), g.op('Concat', [shapeNS, g.i64([1])], { axis: 0 })]);
+  if (CH.image <= Math.max(CH.gen, CH.pos) || CH.image >= SMOL_KV_HEADS * SMOL_HD) throw new Error('smolvlm vision: feature layout does not match CH');
+  const feats = g.op('Concat', [
+    expandTo(g.f32([-1, 0, 1], [1, 1, 3]), 3),
+    g.unsq(bright, [2]),
+    expandTo(g.unsq(coords, [0]), 4),
+    expandTo(g.f32(new Float32Array(CH.image - 8), [1, 1, CH.image - 8]), CH.image - 8),
+    idx,
+    expandTo(g.f32(new Float32Array(H - CH.image - 1), [1, 1, H - CH.image - 1]), H - CH.image - 1),
+  ], { axis: 2 });
+  g.output(feats, 'image_features', T.FLOAT, ['num_tiles', SMOL_SEQ, H]);
+  return g;
+}
+
+function smolDecoder(tok: ReturnType<typeof smolTokenizer>, rules: Rule[], scripts: CompiledScript[], words: number[]): Graph {
+  const H = SMOL_H;
+  const R = SMOL_KV_HEADS * SMOL_HD;
+  const g = new Graph();
+  const x = g.input('inputs_embeds', T.FLOAT, ['batch_size', 'sequence_length', H]);
+  const mask = g.input('attention_mask', T.INT64, ['batch_size', 'total_sequence_length']);
+  const pos = g.input('position_ids', T.INT64, ['batch_size', 'sequence_length']);
+  const past: string[][] = [];
+  for (let i = 0; i < SMOL_LAYERS; i++) {
+    past.push(['key', 'value'].map((kv) => g.input(`past_key_values.${i}.${kv}`, T.FLOAT, ['batch_size', SMOL_KV_HEADS, 'past_sequence_length', SMOL_HD])));
+  }
+  const pastLen = g.op('Shape', [past[0][0]], { start: 2, end: 3 });
+  const gen = g.boolF(g.op('Greater', [pastLen, g.i64([0])]));
+  const onehot = (c: number) => g.f32(Array.from({ length: R }, (_, i) => (i === c ? 1 : 0)), [R]);
+  let rec = g.slice(x, 0, R, 2);
+  rec = g.add(rec, g.mul(gen, onehot(CH.gen)));
+  rec = g.add(rec, g.mul(g.unsq(g.cast(pos, T.FLOAT), [2]), onehot(CH.pos)));
+  const curK = toHeads(g, rec, SMOL_KV_HEADS, SMOL_HD);
+  const curV = toHeads(g, g.slice(x, R, 2 * R, 2), SMOL_KV_HEADS, SMOL_HD);
+  const presentK0 = g.op('Concat', [past[0][0], curK], { axis: 2 });
+  const recs = g.op('Reshape', [g.op('Transpose', [presentK0], { perm: [0, 2, 1, 3] }), g.i64([0, 0, R])]);
+  const genCh = g.ch(recs, CH.gen);
+  const valid = g.mul(g.cast(mask, T.FLOAT), g.sub(g.f32([1], [1]), genCh));
+  const tLen = g.op('Shape', [x], { start: 1, end: 2 });
+  const genTotal = g.rsum(genCh, [1], 1);
+  const pastGen = g.sub(genTotal, g.mul(gen, g.cast(tLen, T.FLOAT)));
+  const r = g.cast(g.op('Range', [g.s64(0), g.sq(tLen, [0]), g.s64(1)]), T.FLOAT);
+  const steps = g.cast(g.add(pastGen, g.mul(gen, g.add(g.unsq(r, [0]), g.f32([1], [1])))), T.INT64);
+  const firstSpecial = tok.special[SMOL_SPECIALS[0]];
+  const logits = scriptedCore(g, {
+    recs,
+    valid,
+    steps,
+    words,
+    rules,
+    scripts,
+    // Echo: every prompt token that is text, not a special token (the image tokens and their markers are special).
+    echoMasks: [(ids, text) => idRange(g, ids, text, 0, firstSpecial - 1)],
+    boxBase: tok.num0,
+    boxMax: 999,
+    vocabSize: tok.size,
+    lastImageBox: true,
+  });
+  g.output(logits, 'logits', T.FLOAT, ['batch_size', 'sequence_length', tok.size]);
+  for (let i = 0; i < SMOL_LAYERS; i++) {
+    g.output(i === 0 ? presentK0 : g.op('Concat', [past[i][0], curK], { axis: 2 }), `present.${i}.key`, T.FLOAT, ['batch_size', SMOL_KV_HEADS, 'total_sequence_length', SMOL_HD]);
+    g.output(g.op('Concat', [past[i][1], curV], { axis: 2 }), `present.${i}.value`, T.FLOAT, ['batch_size', SMOL_KV_HEADS, 'total_sequence_length', SMOL_HD]);
+  }
+  return g;
+}
+
+async function buildSmolvlm(dir: string): Promise<string[]> {
+  const tok = smolTokenizer();
+  const H = SMOL_H;
+  const sp = tok.special;
+  writeJson(dir, 'tokenizer.json', tokenizerJson(tok, {
+    normalizer: null,
+    pre_tokenizer: { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true },
+    post_processor: null,
+    decoder: { type: 'ByteLevel', add_prefix_space: true, trim_offsets: true, use_regex: true },
+  }));
+  writeJson(dir, 'tokenizer_config.json', {
+    add_prefix_space: false,
+    added_tokens_decoder: Object.fromEntries(tok.added.map(({ id, ...rest }) => [String(id), rest])),
+    additional_special_tokens: ['<fake_token_around_image>', '<image>', '<end_of_utterance>'],
+    bos_token: '<|im_start|>',
+    chat_template: SMOL_CHAT_TEMPLATE,
+    clean_up_tokenization_spaces: false,
+    end_of_utterance_token: '<end_of_utterance>',
+    eos_token: '<end_of_utterance>',
+    fake_image_token: '<fake_token_around_image>',
+    global_image_token: '<global-img>',
+    image_token: '<image>',
+    model_max_length: 8192,
+    pad_token: '<|im_end|>',
+    processor_class: 'SmolVLMProcessor',
+    tokenizer_class: 'GPT2Tokenizer',
+    unk_token: '<|endoftext|>',
+    vocab_size: tok.size,
+  });
+  const t = await loadTokenizer(dir);
+  const keys = Object.keys(SMOL_ANSWERS) as (keyof typeof SMOL_ANSWERS)[];
+  const S = (k: keyof typeof SMOL_ANSWERS) => keys.indexOf(k);
+  const single = (w: string) => {
+    const ids = t.encode(w);
+    if (ids.length !== 1) throw new Error(`smolvlm: trigger "${w}" is not one token: ${ids}`);
+    return ids[0];
+  };
+  const rules: Rule[] = [
+    { tokens: [], prio: 0, script: S('text') },
+    { tokens: [-1], prio: 10, script: S('describe') },
+    { tokens: [single('Frame'), -1], prio: 50, script: S('video') },
+    ...SMOL_BOX_WORDS.flatMap((w) => [w, ` ${w}`]).map((w) => ({ tokens: [single(w), -1], prio: 30, script: S('box') })),
+  ];
+  const words = [...new Set(rules.flatMap((r) => r.tokens.filter((x) => x >= 0)))];
+  const scripts = compileScripts(keys.map((key) => ({ key, parts: [...SMOL_ANSWERS[key].parts, { id: sp['<end_of_utterance>'] }], echoKind: key === 'video' ? 1 : 0 })), t.encode);
+
+  const textConfig = {
+    _name_or_path: 'loupe/tiny-smolvlm-text',
+    architectures: ['VLlama3ForCausalLM'],
+    bos_token_id: sp['<|im_start|>'],
+    eos_token_id: sp['<end_of_utterance>'],
+    head_dim: SMOL_HD,
+    hidden_act: 'silu',
+    hidden_size: H,
+    intermediate_size: 4 * H,
+    max_position_embeddings: 8192,
+    model_type: 'llama',
+    num_attention_heads: SMOL_HEADS,
+    num_hidden_layers: SMOL_LAYERS,
+    num_key_value_heads: SMOL_KV_HEADS,
+    pad_token_id: sp['<|im_end|>'],
+    rms_norm_eps: 1e-5,
+    rope_theta: 100000,
+    tie_word_embeddings: false,
+    vocab_size: tok.size,
+  };
+  writeJson(dir, 'config.json', {
+    _name_or_path: 'loupe/tiny-smolvlm',
+    architectures: ['SmolVLMForConditionalGeneration'],
+    image_token_id: sp['<image>'],
+    model_type: 'smolvlm',
+    pad_token_id: sp['<|im_end|>'],
+    scale_factor: 4,
+    text_config: textConfig,
+    tie_word_embeddings: false,
+    torch_dtype: 'float32',
+    use_cache: true,
+    vision_config: { hidden_size: H, image_size: SMOL_TILE, intermediate_size: 4 * H, model_type: 'smolvlm_vision', num_attention_heads: 2, num_hidden_layers: 1, patch_size: 16 },
+    vocab_size: tok.size,
+    'transformers.js_config': {},
+  });
+  writeJson(dir, 'generation_config.json', { bos_token_id: sp['<|im_start|>'], eos_token_id: [sp['<end_of_utterance>'], sp['<|im_end|>']], pad_token_id: sp['<|im_end|>'] });
+  writeJson(dir, 'preprocessor_config.json', {
+    do_convert_rgb: true,
+    do_image_splitting: true,
+    do_normalize: true,
+    do_pad: true,
+    do_rescale: true,
+    do_resize: true,
+    image_mean: [0.5, 0.5, 0.5],
+    image_processor_type: 'SmolVLMImageProcessor',
+    image_std: [0.5, 0.5, 0.5],
+    max_image_size: { longest_edge: SMOL_TILE },
+    processor_class: 'SmolVLMProcessor',
+    resample: 1,
+    rescale_factor: 1 / 255,
+    size: { longest_edge: 4 * SMOL_TILE },
+    video_sampling: { fps: 1, max_frames: 64, video_size: { longest_edge: SMOL_TILE } },
+  });
+  writeJson(dir, 'processor_config.json', { image_seq_len: SMOL_SEQ, processor_class: 'SmolVLMProcessor' });
+  writeJson(dir, 'chat_template.json', { chat_template: SMOL_CHAT_TEMPLATE });
+  writeJson(dir, 'special_tokens_map.json', { additional_special_tokens: ['<fake_token_around_image>', '<image>', '<end_of_utterance>'], bos_token: '<|im_start|>', eos_token: '<end_of_utterance>', pad_token: '<|im_end|>', unk_token: '<|endoftext|>' });
+
+  writeOnnx(dir, 'vision_encoder', smolVision(H), 'tiny-smolvlm');
+  writeOnnx(dir, 'embed_tokens', buildEmbedTokens(tok.size, H), 'tiny-smolvlm');
+  writeOnnx(dir, 'decoder_model_merged', smolDecoder(tok, rules, scripts, words), 'tiny-smolvlm');
+
+  const show = (parts: Part[]) => parts.map((p) => (typeof p === 'string' ? p : 'box' in p ? ['X1', 'Y1', 'X2', 'Y2'][p.box] : '{echo}')).join('');
+  return [
+    '# tiny-smolvlm (generated by `scripts/fixtures.ts`, do not edit)',
+    '',
+    'A scripted stand-in for `HuggingFaceTB/SmolVLM2-256M-Video-Instruct` (`model_type` `smolvlm`, class',
+    '`SmolVLMForConditionalGeneration`, the Idefics3 layout) with the files transformers.js 4.3.1 loads:',
+    '`onnx/vision_encoder.onnx` (`pixel_values` [batch, images, 3, 512, 512], `pixel_attention_mask` [batch, images, 512, 512] bool',
+    `-> \`image_features\` [tiles, ${SMOL_SEQ}, hidden]), \`onnx/embed_tokens.onnx\` (\`input_ids\` -> \`inputs_embeds\`), \`onnx/decoder_model_merged.onnx\``,
+    '(`inputs_embeds`, `attention_mask`, `position_ids` [batch, seq], `past_key_values.N.key/value` -> `logits`, `present.N.key/value`)',
+    `(plus ${Object.values(VARIANT_SUFFIXES).map((x) => `\`*${x}.onnx\``).join(' and ')} copies), \`preprocessor_config.json\` (\`SmolVLMImageProcessor\`: images resized to`,
+    `a longest edge of ${4 * SMOL_TILE} and split into ${SMOL_TILE}x${SMOL_TILE} tiles plus the whole picture), \`processor_config.json\` (\`image_seq_len\` ${SMOL_SEQ}),`,
+    'and SmolVLM2\'s chat template (with `video` entries) in `tokenizer_config.json` and `chat_template.json`.',
+    `hidden ${H}, ${SMOL_LAYERS} layers, ${SMOL_KV_HEADS} KV heads x ${SMOL_HD}, vocabulary ${tok.size} tokens (\`<image>\` = ${sp['<image>']}).`,
+    '',
+    '## Scripted answers',
+    '',
+    'The answer is followed by `<end_of_utterance>`. Rules on the prompt tokens, the most specific first:',
+    '',
+    '| rule | answer | notes |',
+    '|---|---|---|',
+    ...(['video', 'box', 'describe', 'text'] as const).map((k) => cells(k, `\`${show(SMOL_ANSWERS[k].parts)}\``, SMOL_ANSWERS[k].doc)),
+    '',
+    '## How the image drives the coordinates',
+    '',
+    `The vision encoder gives each of a tile's ${SMOL_SEQ} tokens (an 8x8 grid of 64x64-pixel patches of the 512x512 tile) the mean of`,
+    'its normalized pixels and its cell. The box is that of the **last** tile in the prompt: for one image, its whole-picture',
+    'tile (which the processor puts after the split tiles); for frames, the last frame. Tokens at least halfway between the',
+    'darkest and the brightest of that tile are the bright region: `X1 = floor(col_min*1000/8)`, `X2 = floor((col_max+1)*1000/8)`',
+    '(at most 999), the same for rows; each number one token.',
+    '',
+    '## The video prompt',
+    '',
+    'Frames go in as unsplit 512x512 images after SmolVLM2\'s video text (`You are provided the following series of eight',
+    'frames from a 0:00:04 [H:MM:SS] video.` then `\\nFrame from 00:01:` before each frame): the echo returns that text, so a',
+    'test sees exactly what the model was given, timestamps included.',
+    '',
+  ];
+}
+
+// ---------------------------------------------------------------------------------------------
 // Writing
 
 /** One Markdown table row; `|` inside cells (Qwen's special tokens) must be escaped. */
@@ -1104,13 +1393,13 @@ async function main(): Promise<void> {
   const builder = readFileSync(join(dirname(fileURLToPath(import.meta.url)), 'onnx-graph.ts'));
   const yolo = readFileSync(join(dirname(fileURLToPath(import.meta.url)), 'fixtures-yolo.ts'));
   const stamp = createHash('sha256').update(self).update(builder).update(yolo).digest('hex');
-  const dirs = ['tiny-florence2', 'tiny-qwen2vl'].map((d) => join(OUT, d));
+  const dirs = ['tiny-florence2', 'tiny-qwen2vl', 'tiny-smolvlm'].map((d) => join(OUT, d));
   const yoloDir = join(OUT, 'tiny-yolo');
   if (process.argv.includes('--if-missing') && existsSync(STAMP) && readFileSync(STAMP, 'utf8').trim() === stamp &&
     dirs.every((d) => existsSync(join(d, 'onnx', 'decoder_model_merged.onnx'))) && existsSync(join(yoloDir, 'onnx', 'model.onnx'))) {
     return;
   }
-  const builders = [buildFlorence, buildQwen];
+  const builders = [buildFlorence, buildQwen, buildSmolvlm];
   for (let i = 0; i < dirs.length; i++) {
     rmSync(dirs[i], { recursive: true, force: true });
     mkdirSync(dirs[i], { recursive: true });

@@ -41,7 +41,7 @@ writeFileSync(ignoreFile, ignore);
 let cwd = root;
 if (target !== host) {
   cwd = mkdtempSync(join(tmpdir(), `loupe-stage-${target}-`));
-  for (const p of ['package.json', 'package-lock.json', '.npmrc', 'README.md', 'LICENSE', 'language-configuration.json', 'media', 'examples/tour.loupe', 'examples/images', 'dist/loupe.tmLanguage.json', 'dist/extension.js', 'dist/renderer.js', 'dist/host.js', 'dist/cli.js']) {
+  for (const p of ['package.json', 'package-lock.json', '.npmrc', 'README.md', 'LICENSE', 'language-configuration.json', 'media', 'examples/tour.loupe', 'examples/images', 'examples/videos', 'dist/loupe.tmLanguage.json', 'dist/extension.js', 'dist/renderer.js', 'dist/host.js', 'dist/cli.js']) {
     if (existsSync(join(root, p))) cpSync(join(root, p), join(cwd, p), { recursive: true });
   }
   run('npm', ['ci', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund', `--os=${os}`, `--cpu=${arch}`], cwd);

@@ -20,8 +20,9 @@ if (!existsSync(join(root, 'node_modules', '.package-lock.json'))) {
 }
 if (!unit) {
   run(process.execPath, ['esbuild.mjs']);
-  // Chromium (renderer, export and end-to-end tests) and code-server (end-to-end) come from one idempotent script.
-  if (!process.env.LOUPE_E2E_SKIP || !existsSync('/usr/bin/chromium')) run('bash', ['test/e2e/setup.sh']);
+  // Chromium (renderer, export and end-to-end tests), ffmpeg (video tests) and code-server (end-to-end) come from one
+  // idempotent script.
+  if (!process.env.LOUPE_E2E_SKIP || !existsSync('/usr/bin/chromium') || !existsSync('/usr/bin/ffmpeg')) run('bash', ['test/e2e/setup.sh']);
   run(process.execPath, ['--import', 'tsx', 'scripts/fixtures.ts', '--if-missing']);
 }
 

@@ -154,7 +154,7 @@ test('loupe models lists the registry with sizes and download state; --download 
   assert.equal(r.code, 0, r.stderr);
   const list = JSON.parse(r.stdout) as { modelsDir: string; models: { id: string; downloaded: boolean; sizes: Record<string, number>; capabilities: string[] }[] };
   assert.equal(list.modelsDir, models);
-  assert.deepEqual(list.models.map((m) => m.id), ['florence-2-base', 'florence-2-large', 'qwen2-vl-2b', 'omniparser-icon-detect', 'smolvlm-256m', 'smolvlm-500m']);
+  assert.deepEqual(list.models.map((m) => m.id), ['florence-2-base', 'florence-2-large', 'qwen2-vl-2b', 'omniparser-icon-detect', 'smolvlm-256m', 'smolvlm-500m', 'smolvlm2-256m-video', 'smolvlm2-500m-video']);
   assert.ok(list.models.every((m) => !m.downloaded && m.sizes.q4! > 0 && m.capabilities.length > 0));
   const text = await cli(['models']);
   assert.match(text.stdout, /florence-2-base \(default\) {2}not downloaded\n.*\n {2}tasks: caption, .*\n {2}sizes: fp32 1\.1 GB, fp16 540\.0 MB/);
@@ -283,13 +283,15 @@ test('npm run demo on a fresh copy with the Hub unreachable: says so, runs the f
   const all = r.stdout + r.stderr;
   assert.equal(r.status, 0, all);
   assert.match(r.stdout, /The Hugging Face Hub cannot be reached \(http:\/\/127\.0\.0\.1:9: [^)]+\): running the fixture models instead; every answer in tour\.html is marked as coming from a fixture\./);
-  assert.equal(cellLines(r.stderr).length, 10, r.stderr);
+  assert.equal(cellLines(r.stderr).length, 13, r.stderr);
   assert.ok(cellLines(r.stderr).every((l) => / ok /.test(l)), r.stderr);
   const html = readFileSync(join(clone, 'tour.html'), 'utf8');
   const answers = [...html.matchAll(/<div class="result" data-kind="prompt"[^>]*>/g)].map((m) => m[0]);
-  assert.equal(answers.length, 7);
+  // Four about images, three about the screen, two about the clip (grounding across frames, a question).
+  assert.equal(answers.length, 9);
   assert.ok(answers.every((a) => a.includes('data-fixture="true"')), 'every answer is marked as a fixture');
-  assert.match(html, /class="fixture-banner"[^>]*data-fixture-count="7"/);
+  assert.match(html, /class="fixture-banner"[^>]*data-fixture-count="9"/);
+  assert.equal((html.match(/<div class="images filmstrip">/g) ?? []).length, 3, 'the video cells as filmstrips');
   assert.deepEqual(readFileSync(join(clone, 'examples', 'tour.loupe')), readFileSync(join(ROOT, 'examples', 'tour.loupe')), 'the committed tour is not rewritten');
 });
 

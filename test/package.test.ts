@@ -15,7 +15,7 @@ test('npm run package builds the linux-x64 VSIX with only linux-x64 binaries and
   assert.ok(statSync(vsix).size < 40 * 1024 * 1024, 'under 40 MB');
   const list = spawnSync('unzip', ['-Z1', vsix], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
   const has = (p: string) => list.some((f) => f === `extension/${p}`);
-  for (const f of ['dist/extension.js', 'dist/host.js', 'dist/renderer.js', 'package.json', 'dist/loupe.tmLanguage.json', 'media/walkthrough/tour.md', 'examples/tour.loupe', 'node_modules/@huggingface/transformers/dist/transformers.node.cjs', 'node_modules/onnxruntime-node/bin/napi-v6/linux/x64/onnxruntime_binding.node']) assert.ok(has(f), f);
+  for (const f of ['dist/extension.js', 'dist/host.js', 'dist/renderer.js', 'package.json', 'dist/loupe.tmLanguage.json', 'media/walkthrough/tour.md', 'examples/tour.loupe', 'examples/videos/rocket-pan.mp4', 'node_modules/@huggingface/transformers/dist/transformers.node.cjs', 'node_modules/onnxruntime-node/bin/napi-v6/linux/x64/onnxruntime_binding.node']) assert.ok(has(f), f);
   assert.ok(list.some((f) => f.startsWith('extension/node_modules/@img/sharp-linux-x64/')), 'sharp for linux-x64');
   const ort = list.filter((f) => f.includes('onnxruntime-node/bin/'));
   assert.ok(ort.every((f) => f.includes('/linux/x64/')), `other platforms' onnxruntime binaries: ${ort.filter((f) => !f.includes('/linux/x64/')).join(', ')}`);

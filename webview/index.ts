@@ -7,6 +7,7 @@ import { el } from './dom';
 import { BatchView } from './batch';
 import { ensureStyle } from './styles';
 import { ResultView, type Settings, type ViewDeps } from './view';
+import { VideoView } from './filmstrip';
 
 const DEFAULTS: Settings = { layout: 'side', overlay: true, labels: true };
 
@@ -21,6 +22,7 @@ const VIEWS: Record<LoupeResult['kind'], (doc: Document, deps: ViewDeps) => View
   images: (doc, deps) => new ResultView(doc, deps),
   prompt: (doc, deps) => new ResultView(doc, deps),
   batch: (doc, deps) => new BatchView(doc, deps),
+  video: (doc, deps) => new VideoView(doc, deps),
 };
 
 export const activate: ActivationFunction<Partial<Settings>> = (ctx: RendererContext<Partial<Settings>>) => {
@@ -57,9 +59,11 @@ export const activate: ActivationFunction<Partial<Settings>> = (ctx: RendererCon
       }
       // The same output id again (streaming): update the existing view in place, keeping zoom and images.
       let entry = views.get(item.id);
-      if (entry?.kind !== value.kind) {
+      // A prompt about a clip shows its frames as a video result does.
+      const kind: LoupeResult['kind'] = value.videos?.length ? 'video' : value.kind;
+      if (entry?.kind !== kind) {
         release(item.id);
-        entry = { kind: value.kind, view: VIEWS[value.kind](doc, { outputId: item.id, settings, saveSettings, post, ...(onMessage ? { onMessage } : {}) }) };
+        entry = { kind, view: VIEWS[kind](doc, { outputId: item.id, settings, saveSettings, post, ...(onMessage ? { onMessage } : {}) }) };
         views.set(item.id, entry);
       }
       const view = entry.view;

@@ -41,6 +41,8 @@ export interface RunArgs {
   engines?: string;
   /** Most images one batch may match (default DEFAULTS.batchMaxImages). */
   maxImages?: number;
+  /** `--ffmpeg`: the ffmpeg binary or its folder, for @video cells (default: $LOUPE_FFMPEG, else PATH). */
+  ffmpeg?: string;
 }
 
 export interface ExportArgs {
@@ -76,6 +78,7 @@ export const USAGE = `Usage:
       --host-timeout <seconds>             restart a model host that sends nothing for this long (default: ${DEFAULTS.hostTimeoutSeconds}; 0: never)
       --engines <file.json>                serving engines cells may name as @model <id>:<model> (default: $LOUPE_ENGINES)
       --verbose                            show the model host's log on stderr
+      --ffmpeg <path>                      ffmpeg (with ffprobe beside it) or its folder, for @video cells (default: $LOUPE_FFMPEG, else PATH)
   loupe eval <notebook.loupe> [options]    run (resuming batches), then print each @images batch's score against its
                                            @truth (hit rate at IoU ≥ 0.5, mean IoU, point in box); options as run
   loupe export <notebook.loupe> --export <${CLI_EXPORTS.join('|')}> [--out <path>]
@@ -116,8 +119,8 @@ export function parseCliArgs(argv: string[]): CliArgs {
   const { values: v, positionals } = parsed;
   if (v.help) return { command: 'help', topic: command };
   const allowed: Record<string, string[]> = {
-    run: ['model', 'device', 'dtype', 'export', 'out', 'offline', 'alias', 'verbose', 'host-timeout', 'engines', 'max-images'],
-    eval: ['model', 'device', 'dtype', 'export', 'out', 'offline', 'alias', 'verbose', 'host-timeout', 'engines', 'max-images'],
+    run: ['model', 'device', 'dtype', 'export', 'out', 'offline', 'alias', 'verbose', 'host-timeout', 'engines', 'max-images', 'ffmpeg'],
+    eval: ['model', 'device', 'dtype', 'export', 'out', 'offline', 'alias', 'verbose', 'host-timeout', 'engines', 'max-images', 'ffmpeg'],
     export: ['export', 'out'],
     models: ['download', 'dtype', 'json', 'offline', 'engines'],
   };
@@ -162,6 +165,7 @@ export function parseCliArgs(argv: string[]): CliArgs {
     hostTimeoutSeconds: timeout,
     ...(v.engines ? { engines: v.engines } : {}),
     ...(maxImages !== undefined ? { maxImages } : {}),
+    ...(v.ffmpeg ? { ffmpeg: v.ffmpeg } : {}),
   };
 }
 
@@ -177,6 +181,7 @@ const OPTIONS = {
   'host-timeout': { type: 'string' },
   engines: { type: 'string' },
   'max-images': { type: 'string' },
+  ffmpeg: { type: 'string' },
   download: { type: 'string' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },

@@ -83,6 +83,7 @@ export function formatCellLine(index: number, ok: boolean, ms: number, result: L
   if (!result) return `${head}  (nothing to run)`;
   if (result.kind === 'batch' && result.batch) return `${head}  ${result.task}  ${batchCounts(result.batch)}`;
   if (result.kind === 'images') return `${head}  images  ${result.images.length} image${result.images.length === 1 ? '' : 's'}`;
+  if (result.kind === 'video') return `${head}  video  ${result.videos?.length ?? 0} clip${result.videos?.length === 1 ? '' : 's'}, ${result.images.length} frame${result.images.length === 1 ? '' : 's'}${result.videos?.every((v) => v.cached) ? ' (cached)' : ''}`;
   const parts = [head, result.task];
   const models = resultModels(result);
   if (models.length) parts.push(models.map((m) => modelLabel(m) + (m.fixture ? ' [fixture]' : '')).join(', '));

@@ -11,6 +11,7 @@ import { exportAnnotations } from '../core/export/annotations';
 import { Kernel, type KernelCell } from '../core/kernel/kernel';
 import type { OutputSpec } from '../core/kernel/outputs';
 import { EnginePromptRunner } from '../core/kernel/runner';
+import type { VideoSettings } from '../core/kernel/video';
 import { encodeItem, parseNotebook, type JsonObject, type StoredNotebook, type StoredOutput } from '../core/notebook/format';
 import { checkWritable } from '../core/notebook/write';
 import { parseCell } from '../core/cells/parser';
@@ -92,7 +93,7 @@ function readOutputs(outputs: OutputSpec[]): { result?: LoupeResult; error?: str
     }
   }
   // Unreadable images are reported in the result, under each image.
-  error ??= result?.images.filter((i) => i.error).map((i) => i.error).join('; ') || undefined;
+  error ??= [...(result?.videos ?? []).filter((v) => v.error).map((v) => v.error), ...(result?.images ?? []).filter((i) => i.error).map((i) => i.error)].join('; ') || undefined;
   return { result, error };
 }
 
@@ -100,6 +101,16 @@ const rel = (cwd: string, p: string) => {
   const r = relative(cwd, p);
   return r && !r.startsWith('..') && !isAbsolute(r) ? r : p;
 };
+
+/** ffmpeg from --ffmpeg, $LOUPE_FFMPEG or PATH; frames cached in $LOUPE_FRAMES_DIR or ~/.cache/loupe/frames. */
+export function cliVideoSettings(a: Pick<RunArgs, 'ffmpeg'>, io: Pick<CliIO, 'env' | 'cwd'>): VideoSettings {
+  const ffmpeg = a.ffmpeg ?? io.env.LOUPE_FFMPEG?.trim();
+  return {
+    ...(ffmpeg ? { ffmpegPath: resolve(io.cwd, ffmpeg) } : {}),
+    ffmpegSetting: a.ffmpeg ? '--ffmpeg' : ffmpeg ? '$LOUPE_FFMPEG' : 'the --ffmpeg option',
+    framesDir: io.env.LOUPE_FRAMES_DIR?.trim() || join(homedir(), '.cache', 'loupe', 'frames'),
+  };
+}
 
 /** Exit status after an interrupt: 128 + the signal's number, as shells report it. */
 const SIGNAL_EXIT: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
@@ -148,6 +159,7 @@ export async function runCommand(a: RunArgs, io: CliIO): Promise<number> {
   const remote = await cliEngines(a.engines, io.env, io.cwd);
   const engines = new Engines(engine, () => remote.engines, remote.source);
   const interrupt = new AbortController();
+  const video = cliVideoSettings(a, io);
   const runner = new EnginePromptRunner({
     engines: { pick: (ref) => engines.pick(mapModel(ref)) },
     settings: () => ({
@@ -159,6 +171,7 @@ export async function runCommand(a: RunArgs, io: CliIO): Promise<number> {
       offline: a.offline,
       batchMaxImages: a.maxImages ?? DEFAULTS.batchMaxImages,
       batchLimitHint: '--max-images',
+      video,
     }),
     withProgress: async (label, fn) => {
       const bar = new DownloadBar(io.stderr, label.replace(/^Loupe: preparing /, 'downloading '));
@@ -169,7 +182,7 @@ export async function runCommand(a: RunArgs, io: CliIO): Promise<number> {
       }
     },
   });
-  const kernel = new Kernel({ isTrusted: () => true, maxImagePixels: () => DEFAULTS.maxImagePixels, offline: () => a.offline, prompts: runner });
+  const kernel = new Kernel({ isTrusted: () => true, maxImagePixels: () => DEFAULTS.maxImagePixels, offline: () => a.offline, prompts: runner, video: () => video });
   const saver = new NotebookSaver(nb, target, target === nbPath, { say: (m) => io.stderr.write(`loupe: ${m}\n`) });
 
   const code = nb.cells.map((c, i) => ({ cell: c, i })).filter((x) => x.cell.kind === 'code');

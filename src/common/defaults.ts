@@ -16,6 +16,8 @@ export const DEFAULTS: {
   readonly device: 'auto';
   readonly dtype: 'auto';
   readonly allowDownloads: boolean;
+  readonly maxVideoMinutes: number;
+  readonly ffmpegPath: string;
 } = {
   /** Model for cells without `@model` (a registry id). */
   model: 'florence-2-base',
@@ -41,4 +43,8 @@ export const DEFAULTS: {
   device: 'auto',
   dtype: 'auto',
   allowDownloads: true,
+  /** Longest clip a video cell reads, in minutes (longer clips are refused before decoding). */
+  maxVideoMinutes: 120,
+  /** ffmpeg and ffprobe: empty means "find them on PATH"; Loupe downloads and bundles neither. */
+  ffmpegPath: '',
 };

@@ -7,6 +7,8 @@ export const ERROR_TITLES = {
   'cell-syntax': 'Cell syntax error',
   'bad-input': 'Bad input',
   'bad-image': 'Image could not be read',
+  'bad-video': 'Video could not be read',
+  'ffmpeg-missing': 'ffmpeg not found',
   'notebook-format': 'Notebook could not be read',
   usage: 'Usage error',
   untrusted: 'Workspace not trusted',

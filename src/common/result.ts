@@ -63,6 +63,42 @@ export interface ResultImage {
   notes?: string[];
   /** Why this image could not be shown. */
   error?: string;
+  /** A video frame: its time in the clip, in seconds (the decoded frame's own timestamp). */
+  time?: number;
+  /** A video frame: the 1-based index of its clip in the result's `videos`. */
+  video?: number;
+}
+
+/** A clip of a video cell or a prompt cell about a video: its facts and the frames sampled from it. */
+export interface ResultVideo {
+  /** 1-based, the order of the cell's `@video` lines. */
+  index: number;
+  /** As written in the cell. */
+  source: string;
+  /** Seconds; 0 when the clip could not be read. */
+  duration: number;
+  /** Average frame rate (frames per second). */
+  fps: number;
+  /** Upright size (rotation applied). */
+  width: number;
+  height: number;
+  codec: string;
+  /** Clockwise degrees the player turns the stored picture (rotation metadata), 0 when none. */
+  rotation: number;
+  container?: string;
+  /** The frame rate varies (average and nominal rates differ). */
+  variableFrameRate?: boolean;
+  hasAudio?: boolean;
+  /** The part of the clip sampled, in seconds, when the cell gave a range. */
+  range?: [number, number];
+  sampling: { frames?: number; fps?: number };
+  /** 1-based indices into the result's images: this clip's frames, in time order. */
+  frames: number[];
+  /** Frames came from the cache (file identity and sampling unchanged): nothing was decoded. */
+  cached?: boolean;
+  notes?: string[];
+  /** Why the clip could not be read. */
+  error?: string;
 }
 
 export interface ModelInfo {
@@ -100,11 +136,16 @@ export interface Run {
 
 export interface LoupeResult {
   version: typeof RESULT_VERSION;
-  /** `batch`: `@images <glob>`, one run per image kept in a sidecar file; `images` and `runs` are then empty. */
-  kind: 'images' | 'prompt' | 'batch';
+  /**
+   * `batch`: `@images <glob>`, one run per image kept in a sidecar file; `images` and `runs` are then empty.
+   * `video`: a cell of `@video` lines only (facts and filmstrip); a prompt about a video is `prompt` with `videos`.
+   */
+  kind: 'images' | 'prompt' | 'batch' | 'video';
   status: 'running' | 'ok' | 'error';
   task: Task;
   images: ResultImage[];
+  /** Clips whose sampled frames are among `images`. */
+  videos?: ResultVideo[];
   prompt?: string;
   runs: Run[];
   batch?: BatchSummary;

@@ -15,6 +15,8 @@ interface Entry {
   dialect: Dialect;
   /** Reads several images in one prompt. */
   multiImage: boolean;
+  /** Trained on video: frames with their timestamps in its own video prompt. */
+  video?: boolean;
   /** Approximate download size in bytes of the files needed per dtype (ONNX sessions plus configs). */
   sizes: Partial<Record<Dtype, number>>;
   licence: string;
@@ -100,9 +102,35 @@ const ENTRIES: readonly Entry[] = [
     licence: 'Apache-2.0',
     description: 'Small chat model, better answers than 256M; no boxes.',
   },
+  {
+    id: 'smolvlm2-256m-video',
+    name: 'SmolVLM2 256M Video-Instruct',
+    repo: 'HuggingFaceTB/SmolVLM2-256M-Video-Instruct',
+    revision: 'main',
+    family: 'idefics3',
+    dialect: 'none',
+    multiImage: true,
+    video: true,
+    sizes: { fp32: 1030 * MB, fp16: 520 * MB, q8: 270 * MB, q4: 200 * MB, q4f16: 160 * MB },
+    licence: 'Apache-2.0',
+    description: 'Tiny chat model trained on video: questions about a clip, its frames with their timestamps; images too; no boxes.',
+  },
+  {
+    id: 'smolvlm2-500m-video',
+    name: 'SmolVLM2 500M Video-Instruct',
+    repo: 'HuggingFaceTB/SmolVLM2-500M-Video-Instruct',
+    revision: 'main',
+    family: 'idefics3',
+    dialect: 'none',
+    multiImage: true,
+    video: true,
+    sizes: { fp32: 2000 * MB, fp16: 1000 * MB, q8: 520 * MB, q4: 390 * MB, q4f16: 310 * MB },
+    licence: 'Apache-2.0',
+    description: 'Small chat model trained on video, better answers than 256M; images too; no boxes.',
+  },
 ];
 
-export const REGISTRY: readonly RegistryEntry[] = ENTRIES.map((e) => ({ ...e, capabilities: [...dialectTasks(e.dialect), ...(e.multiImage ? (['multi-image'] as const) : [])] }));
+export const REGISTRY: readonly RegistryEntry[] = ENTRIES.map((e) => ({ ...e, capabilities: [...dialectTasks(e.dialect), ...(e.multiImage ? (['multi-image'] as const) : []), ...(e.video ? (['video'] as const) : [])] }));
 
 export function findEntry(id: string): RegistryEntry | undefined {
   const lower = id.toLowerCase();

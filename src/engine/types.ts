@@ -11,8 +11,8 @@ export const DEVICES: readonly Device[] = ['auto', 'webgpu', 'cuda', 'dml', 'cor
 export type Dtype = 'fp32' | 'fp16' | 'q8' | 'int8' | 'uint8' | 'q4' | 'bnb4' | 'q4f16';
 export const DTYPES: readonly Dtype[] = ['fp32', 'fp16', 'q8', 'int8', 'uint8', 'q4', 'bnb4', 'q4f16'];
 
-/** What a model can do: tasks, and whether it reads several images in one prompt. */
-export type Capability = Task | 'multi-image';
+/** What a model can do: tasks, whether it reads several images in one prompt, and whether it was trained on video. */
+export type Capability = Task | 'multi-image' | 'video';
 
 /** What an engine knows about a model before preparing it (no download): enough to refuse a task early. */
 export interface ModelDescription {
@@ -31,6 +31,8 @@ export interface ModelHandle {
   capabilities: readonly Capability[];
   /** The model cannot answer without an image (Florence-2). */
   needsImage: boolean;
+  /** Image tokens one video frame costs (SmolVLM: 64), where the model says; it sets how many frames a question samples. */
+  frameTokens?: number;
   /**
    * Side in pixels of the fixed square input the model resizes every image to (Florence-2 768, a YOLO detector 640);
    * undefined for models with dynamic resolution. `@set tiles=auto` splits large images only for fixed-input models.
@@ -85,6 +87,15 @@ export interface GenerateRequest {
   /** Upper bound on the model's image tokens per image (loupe.maxImageTokens). */
   maxImageTokens: number;
   maxImagePixels: number;
+  /** The images are frames of one clip: their times and the clip's length (seconds), for the model's video prompt. */
+  video?: VideoFrames;
+}
+
+export interface VideoFrames {
+  /** Seconds, the clip's length. */
+  duration: number;
+  /** Seconds, each image's time in the clip. */
+  times: number[];
 }
 
 export interface GenerationStats {

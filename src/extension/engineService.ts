@@ -11,6 +11,7 @@ import { LocalEngine, type LocalSettings } from '../engine/local/engine';
 import { resolveModel, type CustomModel } from '../engine/local/resolve';
 import { REGISTRY } from '../engine/registry';
 import type { Task } from '../common/tasks';
+import type { VideoSettings } from '../core/kernel/video';
 import { Engines } from '../engine/engines';
 import { parseEngineConfigs, type EngineConfig } from '../engine/remote/config';
 import { RemoteEngine } from '../engine/remote/engine';
@@ -142,6 +143,18 @@ export class EngineService implements vscode.Disposable {
       maxImagePixels: c.get<number>('maxImagePixels', DEFAULTS.maxImagePixels),
       batchMaxImages: c.get<number>('batchMaxImages', DEFAULTS.batchMaxImages),
       batchLimitHint: 'setting loupe.batchMaxImages',
+      video: this.videoSettings(),
+    };
+  }
+
+  /** ffmpeg from the setting or PATH; decoded frames cached in the extension's storage. */
+  videoSettings(): VideoSettings {
+    const c = this.cfg();
+    return {
+      ffmpegPath: c.get<string>('ffmpegPath', DEFAULTS.ffmpegPath),
+      ffmpegSetting: 'setting loupe.ffmpegPath',
+      maxVideoMinutes: c.get<number>('maxVideoMinutes', DEFAULTS.maxVideoMinutes),
+      framesDir: join(this.context.globalStorageUri.fsPath, 'frames'),
     };
   }
 

@@ -24,6 +24,7 @@ export function activate(context: vscode.ExtensionContext): void {
     isTrusted: () => vscode.workspace.isTrusted,
     maxImagePixels: () => vscode.workspace.getConfiguration('loupe').get<number>('maxImagePixels', DEFAULTS.maxImagePixels),
     prompts: engine.runner,
+    video: () => engine.videoSettings(),
   });
   context.subscriptions.push(createController(kernel, log));
   registerDiskChanges(context, kernel, log);

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs what the Loupe end-to-end tests need: Debian packages (chromium, ripgrep, build headers)
-# and code-server 4.100.3 (= VS Code 1.100.3), offline, by the recipe in FACTS.md
+# Installs what the Loupe end-to-end tests need: Debian packages (chromium, ffmpeg for the video tests, ripgrep,
+# build headers) and code-server 4.100.3 (= VS Code 1.100.3), offline, by the recipe in FACTS.md
 # ("Running a real VS Code here"). Idempotent: a completed install is reused (stamp file).
 #
 #   test/e2e/setup.sh            # installs into ${LOUPE_E2E_CACHE:-$HOME/.cache/loupe-e2e}
@@ -19,7 +19,7 @@ T0=$SECONDS
 step() { echo "[e2e-setup +$((SECONDS - T0))s] $*"; }
 
 # 1. Debian packages, only those missing.
-PKGS=(libkrb5-dev libx11-dev libxkbfile-dev libsecret-1-dev pkg-config ripgrep chromium fonts-liberation python3 make g++)
+PKGS=(libkrb5-dev libx11-dev libxkbfile-dev libsecret-1-dev pkg-config ripgrep chromium fonts-liberation python3 make g++ ffmpeg)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
@@ -34,6 +34,8 @@ else
 fi
 command -v chromium >/dev/null || { echo "chromium missing after install" >&2; exit 1; }
 command -v rg >/dev/null || { echo "ripgrep (rg) missing after install" >&2; exit 1; }
+# Video tests generate their clips with Debian's ffmpeg and decode them with it (Loupe bundles none).
+command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null || { echo "ffmpeg/ffprobe missing after install" >&2; exit 1; }
 
 # 2. code-server, reused when the stamp exists.
 if [ -f "$STAMP" ]; then

@@ -9,17 +9,18 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, w
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Page, Request } from 'playwright-core';
-import { RESULTS_DIR, WAIT_MS, openFile, rendererFrames, openFileFromExplorer, runCommand, screenshot, sleep, startWorkbench, waitFor, type Workbench } from './harness';
+import { RESULTS_DIR, WAIT_MS, openFile, openFileFromExplorer, rendererFrames, runCommand, screenshot, sleep, startWorkbench, waitFor, type Workbench } from './harness';
 import { activeNotebook, allFrameText, batchView, cellState, cellText, codeCell, pickKernelIfAsked, renderedResults, resultWithImage, runAll, runCell, waitCellDone, workbenchResponds } from './loupe';
 import { startServer, type TestServer } from '../helpers/openai-server';
-import { SCREEN_BUTTONS, SKIP, SPOT_BOX, SPOT_SIZE, batchSpot, eventLoopLines, makeWorkspace, modelSettings, prepare } from './workspace';
+import { SCREEN_BUTTONS, SKIP, SPOT_BOX, SPOT_SIZE, VIDEO_CLIP, batchSpot, eventLoopLines, makeWorkspace, modelSettings, prepare } from './workspace';
+import { SPOT as CLIP_SPOT, spotBox } from '../helpers/video';
 
 const MALFORMED = '{"loupe": 1, "cells": [ oops';
 const EVENT_LOOP_LIMIT_MS = 50;
 const EVENT_LOOP_HARD_MS = 250;
 const NORMAL = { width: 1400, height: 1100 };
 /** Tall enough for every cell and output of the tour, so nothing is virtualized away and the screenshot shows all. */
-const TALL = { width: 1400, height: 7600 };
+const TALL = { width: 1400, height: 10400 };
 
 let wb: Workbench | undefined;
 let workspace: string;
@@ -107,10 +108,15 @@ const TOUR = [
   { text: '@task list-elements', images: ['screen-login.png'], rects: true },
   { text: '@task find-element', images: ['screen-login.png'], rects: true },
   { text: '@task tappable', images: ['screen-login.png'], rects: true },
+  // Video: the filmstrip's frames (the large frame's image is one more).
+  { text: '@video videos/rocket-pan.mp4', images: [], video: 6 },
+  { text: 'the rocket', images: [], video: 6, rects: true },
+  { text: 'What does the camera show', images: [], video: 4 },
 ] as const;
+const CODE_CELLS = TOUR.length;
 
-test('tour.loupe: Run All runs all 10 code cells; images, OCR quads, grounding boxes, the comparison and the screens render', { timeout: 180_000, skip: SKIP }, () =>
-  scenario('tour', { expected: 4, cells: [8, 10, 12, 14] }, async (page) => {
+test(`tour.loupe: Run All runs all ${CODE_CELLS} code cells; images, OCR quads, grounding boxes, the comparison, the screens and the video cells render`, { timeout: 360_000, skip: SKIP }, () =>
+  scenario('tour', { expected: 6, cells: [8, 10, 12, 14, 22, 24] }, async (page) => {
     await page.setViewportSize(TALL);
     await openFile(page, 'tour.loupe');
     const nb = activeNotebook(page);
@@ -118,23 +124,31 @@ test('tour.loupe: Run All runs all 10 code cells; images, OCR quads, grounding b
     await nb.locator('.cell-editor-container .view-lines', { hasText: '@image images/coffee.png' }).first().waitFor({ timeout: WAIT_MS });
     assert.equal(await page.locator('.editor-group-container.active .monaco-editor .view-lines', { hasText: '"cells"' }).count(), 0, 'tour.loupe opened as JSON text');
     await runAll(page);
-    await waitFor('the 10 code cells to finish', async () => {
+    await waitFor(`the ${CODE_CELLS} code cells to finish`, async () => {
       await pickKernelIfAsked(page);
       const done = (await nb.locator('.codicon-notebook-state-success').count()) + (await nb.locator('.codicon-notebook-state-error').count());
-      return done === TOUR.length;
-    }, 150_000);
+      return done === CODE_CELLS;
+    }, 300_000);
     log('tour: run all finished');
     const errors = await nb.locator('.code-cell-row', { has: page.locator('.codicon-notebook-state-error') }).allInnerTexts();
     assert.deepEqual(errors.map((t) => t.replace(/\s+/g, ' ').slice(0, 120)), [], 'tour cells marked failed');
-    const results = await waitFor('10 Loupe outputs with their images decoded', async () => {
+    const results = await waitFor(`${CODE_CELLS} Loupe outputs with their images decoded`, async () => {
       const r = await renderedResults(page);
-      return r.length === TOUR.length && r.every((x) => x.status !== 'running' && x.imgsLoaded === x.alts.length) ? r : undefined;
+      return r.length === CODE_CELLS && r.every((x) => x.status !== 'running' && x.imgsLoaded === x.alts.length) ? r : undefined;
     });
     results.forEach((res, i) => {
       const exp = TOUR[i]!;
       const ctx = `tour output ${i + 1} (${exp.text})`;
       assert.equal(res.status, 'ok', `${ctx}: status (errors: ${res.errors.join('; ')})`);
       assert.deepEqual(res.errors, [], `${ctx}: errors`);
+      if ('video' in exp) {
+        // A filmstrip of the sampled frames, each named with its time, and the first frame large.
+        assert.equal(res.alts.filter((a) => /^Frame \d+ at \d+:\d\d\.\d\d/.test(a)).length, exp.video, `${ctx}: filmstrip frames (alts: ${res.alts.join(' | ')})`);
+        assert.equal(res.alts.length, exp.video + 1, `${ctx}: the frames and the large one`);
+        assert.match(res.text, /rocket-pan\.mp4: 0:06, 12 fps, 360×240, h264/, `${ctx}: the clip's facts`);
+        if ('rects' in exp) assert.ok(res.rects >= 2, `${ctx}: boxes on the frames (got ${res.rects})`);
+        return;
+      }
       assert.equal(res.alts.length, exp.images.length, `${ctx}: number of images`);
       exp.images.forEach((f, j) => assert.ok(res.alts[j]!.includes(f), `${ctx}: image ${j + 1} alt "${res.alts[j]}" should name ${f}`));
       if ('polygons' in exp) assert.ok(res.polygons >= 1, `${ctx}: OCR quads drawn as SVG polygons (got ${res.polygons})`);
@@ -281,6 +295,72 @@ test('grounding on a spot image streams, then draws its box where the spot is; d
     locs.forEach((l, i) => assert.ok(Math.abs(l - bins[i]!) <= 3, `region token ${i} <loc_${l}> vs ${bins[i]!.toFixed(1)} (box ${box.join(',')})`));
     await page.mouse.move(0, 0);
     await screenshot(page, 'draw-to-ask-answer');
+  }),
+);
+
+test('a video cell shows its filmstrip; grounding across frames boxes the spot on every frame; the keyboard walks the frames', { timeout: 180_000, skip: SKIP }, () =>
+  scenario('video-grounding', { expected: 1, cells: [2] }, async (page) => {
+    await closeAllEditors(page);
+    await openFile(page, 'video.loupe');
+    const ground = codeCell(page, 'the spot');
+    await ground.first().waitFor({ timeout: WAIT_MS });
+    await runAll(page);
+    assert.equal(await waitCellDone(page, ground.first(), 'the grounding-across-frames cell', 120_000), 'success');
+    assert.equal(await cellState(activeNotebook(page).locator('.monaco-list-row.code-cell-row').first()), 'success', 'the video cell succeeded');
+    // Both outputs are video views; the grounding one has a box on each of its 6 frames.
+    const views = await waitFor('two filmstrips of 6 frames, one with 6 boxes', async () => {
+      for (const frame of await rendererFrames(page)) {
+        const v = await frame.$$eval('.loupe-video', (roots) =>
+          roots.map((r) => ({
+            status: (r as HTMLElement).dataset.status,
+            thumbs: r.querySelectorAll('.loupe-thumb').length,
+            times: [...r.querySelectorAll('.loupe-thumb-time')].map((t) => t.textContent),
+            boxedThumbs: [...r.querySelectorAll('.loupe-thumb')].filter((t) => t.querySelector('svg rect.loupe-region')).length,
+            found: r.querySelectorAll('.loupe-tick.is-found').length,
+            ticks: r.querySelectorAll('.loupe-tick').length,
+            facts: r.querySelector('.loupe-clip-facts')?.textContent ?? '',
+            answers: [...r.querySelectorAll('.loupe-frame-answers li')].map((li) => li.textContent),
+          })),
+        );
+        if (v.length === 2 && v.every((x) => x.status === 'ok' && x.thumbs === 6) && v[1]!.boxedThumbs === 6) return { frame, v };
+      }
+      return undefined;
+    }, 30_000);
+    log(`video: ${JSON.stringify(views.v)}`);
+    const [cell1, cell2] = views.v;
+    assert.match(cell1!.facts, /^spot\.mp4: 0:02, 12 fps, 480×270, h264, 6 frames, uniform$/);
+    // Uniform samples at the centres of 6 segments of 2 s (1/6, 1/2, 5/6 … s): frames 2, 6, 10 … of the 12 fps clip.
+    assert.deepEqual(cell1!.times, ['0:00.17', '0:00.50', '0:00.83', '0:01.17', '0:01.50', '0:01.83'], 'each frame with its own time');
+    assert.equal(cell1!.boxedThumbs, 0, 'a video cell has no regions');
+    assert.deepEqual([cell2!.ticks, cell2!.found], [6, 6], 'the timeline marks every frame where the spot was found');
+    assert.ok(cell2!.answers.every((a) => /^\d:\d\d\.\d\dthe spot$/.test(a ?? '')), `answers with their times: ${cell2!.answers}`);
+    // The large frame's box lands on that frame's spot, on screen.
+    const root = views.frame.locator('.loupe-video').nth(1);
+    const checkLarge = async () => {
+      const index = Number(await root.locator('.loupe-frame-large .loupe-figure').getAttribute('data-index'));
+      const time = Number(/(\d+):(\d+\.\d+)/.exec((await root.locator('.loupe-thumb').nth(index - 1).locator('.loupe-thumb-time').textContent()) ?? '')!.slice(1).reduce((a, v) => a * 60 + Number(v), 0));
+      // The time shown is the frame's own (k / fps), to the hundredth.
+      const k = Math.round(time * VIDEO_CLIP.fps);
+      const ib = (await root.locator('.loupe-frame-large img').boundingBox())!;
+      const bb = (await root.locator('.loupe-frame-large svg.loupe-svg rect.loupe-region').boundingBox())!;
+      const sx = ib.width / CLIP_SPOT.width;
+      const [x1, , x2] = spotBox(k);
+      const tol = ib.width / 24 + 2;
+      log(`video: large frame ${index} at ${time} s (frame ${k}): box x ${bb.x.toFixed(0)}–${(bb.x + bb.width).toFixed(0)}, spot x ${(ib.x + x1 * sx).toFixed(0)}–${(ib.x + x2 * sx).toFixed(0)}`);
+      assert.ok(Math.abs(bb.x - (ib.x + x1 * sx)) <= tol && Math.abs(bb.x + bb.width - (ib.x + x2 * sx)) <= tol, 'the box is on the spot');
+      return bb.x - ib.x;
+    };
+    await root.scrollIntoViewIfNeeded();
+    const x0 = await checkLarge();
+    await root.locator('.loupe-thumb[aria-selected="true"]').focus();
+    await page.keyboard.press('ArrowRight');
+    await page.keyboard.press('ArrowRight');
+    await waitFor('frame 3 large', async () => (await root.locator('.loupe-frame-large .loupe-figure').getAttribute('data-index')) === '3', 5000);
+    const x2 = await checkLarge();
+    assert.ok(x2 > x0, 'the box moved right with the spot');
+    await page.mouse.move(0, 0);
+    await screenshot(page, 'video-grounding');
+    await closeAllEditors(page);
   }),
 );
 

@@ -6,9 +6,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { pngDeclaring } from '../helpers/images';
+import { makeSpotClip } from '../helpers/video';
 import { REPO_ROOT } from './harness';
 
 export const CONTROLLER_LABEL = 'Loupe (local model)';
+/** The generated spot clip of video.loupe: 24 frames at 12 fps (2 s). */
+export const VIDEO_CLIP = { frames: 24, fps: 12 } as const;
 export const SKIP = process.env.LOUPE_E2E_SKIP ? 'LOUPE_E2E_SKIP is set' : false;
 
 /** The generated spot image: dark, one white rectangle at SPOT_BOX (aligned to the fixture's 24×24 patch grid). */
@@ -126,6 +129,9 @@ export async function makeWorkspace(): Promise<string> {
   writeFileSync(join(ws, 'spot.loupe'), notebookJson([{ source: '@image spot.png\n@task ground\nthe lamp' }]));
   writeFileSync(join(ws, 'long.loupe'), notebookJson([{ source: LONG_CELL }, { source: SHORT_CELL }]));
   writeFileSync(join(ws, 'merge.loupe'), notebookJson(MERGE_CELLS));
+  // A clip whose bright square moves right frame by frame (test/helpers/video.ts): a video cell and grounding across frames.
+  await makeSpotClip(join(ws, 'spot.mp4'), { frames: VIDEO_CLIP.frames, fps: VIDEO_CLIP.fps });
+  writeFileSync(join(ws, 'video.loupe'), notebookJson([{ source: '@video spot.mp4\n@set frames=6' }, { source: '@video spot.mp4\n@set frames=6\n@task ground\nthe spot' }]));
   cpSync(join(ws, 'spot.png'), join(ws, 'side.png'));
   mkdirSync(join(ws, 'batch'));
   for (let i = 0; i < 20; i++) {

@@ -71,7 +71,7 @@ test('the README documents every directive, task and parameter', () => {
 
 test('the tables hold together: each family runs tasks of the table, each parameter checks its range, each error code has a title', () => {
   for (const f of Object.values(FAMILIES)) for (const t of f.tasks) assert.ok(TASKS.includes(t), `${f.family}: ${t}`);
-  for (const e of REGISTRY) for (const c of e.capabilities) assert.ok(c === 'multi-image' || TASKS.includes(c), `${e.id}: ${c}`);
+  for (const e of REGISTRY) for (const c of e.capabilities) assert.ok(c === 'multi-image' || c === 'video' || TASKS.includes(c), `${e.id}: ${c}`);
   for (const p of PARAM_TABLE as readonly ParamSpec[]) {
     if (p.type === 'boolean') continue;
     if (p.min !== undefined) assert.ok('error' in checkParam(p, String(p.min - 1)), `${p.key} below its range`);

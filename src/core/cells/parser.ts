@@ -1,6 +1,8 @@
 // The prompt-cell language: `@directives` plus free prompt text. Pure: no I/O, no vscode.
 import { checkParam, paramSpec, PARAM_KEYS, type GenerationParams } from '../../common/params';
 import { DEFAULT_TASK, isTask, taskSpec, TASKS, type Task } from '../../common/tasks';
+import { parseTime, type Sampling, type TimeRange } from '../../common/video';
+import { checkVideoLines, parseVideoArg, setSampling } from './video';
 
 export interface SourcePos {
   /** 1-based. */
@@ -19,6 +21,15 @@ export interface RegionRef extends SourcePos {
   /** 1-based image index. */
   image: number;
   box: [number, number, number, number];
+  /** On a video cell: the time of the frame it names, in seconds (`@region 0:12 [x1, y1, x2, y2]`). */
+  time?: number;
+}
+
+export interface VideoRef extends SourcePos {
+  /** A path relative to the notebook, or an absolute path. */
+  source: string;
+  /** `@video clip.mp4 0:10-0:40`: the part of the clip to use. */
+  range?: TimeRange;
 }
 
 export interface CellError extends SourcePos {
@@ -36,6 +47,10 @@ export interface ParsedCell {
   /** The models `@model` names: one, or 2–4 to run side by side. Empty without `@model`. */
   models: string[];
   params: GenerationParams;
+  /** `@video` lines (always set by parseCell). */
+  videos?: VideoRef[];
+  /** `@set frames=N` or `@set fps=x`: how a video is sampled. */
+  sampling?: Sampling;
   /** The prompt text: every non-directive line, `@@` unescaped, outer blank lines trimmed. */
   prompt: string;
   /** `@images <glob>` lines: the cell is a batch, the same task once per matched image. */
@@ -51,13 +66,14 @@ export interface ParsedCell {
 export const MAX_MODELS = 4;
 
 /** Every `@directive` (the grammar and the README's table are checked against this list). */
-export const DIRECTIVES = ['image', 'images', 'truth', 'region', 'task', 'model', 'set'] as const;
+export const DIRECTIVES = ['image', 'images', 'truth', 'video', 'region', 'task', 'model', 'set'] as const;
 const NUM = String.raw`[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?`;
 const REGION_RE = new RegExp(String.raw`^(?:(\S+)\s+)?\[\s*(${NUM})\s*,\s*(${NUM})\s*,\s*(${NUM})\s*,\s*(${NUM})\s*\]\s*$`);
 
 export function parseCell(source: string): ParsedCell {
-  const out: ParsedCell = { images: [], regions: [], models: [], task: DEFAULT_TASK, taskGiven: false, params: {}, prompt: '', batch: [], errors: [] };
+  const out: ParsedCell = { images: [], regions: [], models: [], task: DEFAULT_TASK, taskGiven: false, params: {}, videos: [], prompt: '', batch: [], errors: [] };
   const promptLines: string[] = [];
+  let samplingAt: SourcePos | undefined;
   const lines = source.split(/\r\n|\r|\n/);
 
   lines.forEach((text, i) => {
@@ -121,6 +137,14 @@ export function parseCell(source: string): ParsedCell {
         const rm = REGION_RE.exec(arg);
         if (!rm) return err('@region expects [x1, y1, x2, y2] or <image number> [x1, y1, x2, y2], in pixels', argCol);
         let image = 1;
+        const time = rm[1] === undefined ? undefined : parseTime(rm[1], { bare: false });
+        if (time !== undefined) {
+          const box = [rm[2], rm[3], rm[4], rm[5]].map(Number) as [number, number, number, number];
+          if (box.some((v) => !Number.isFinite(v) || v < 0)) return err('@region coordinates must be finite numbers ≥ 0', argCol);
+          if (box[2] <= box[0] || box[3] <= box[1]) return err('@region needs x2 > x1 and y2 > y1 (top-left corner first)', argCol);
+          out.regions.push({ image: 1, box, time, line, column: argCol });
+          return;
+        }
         if (rm[1] !== undefined) {
           if (!/^\d+$/.test(rm[1]) || Number(rm[1]) < 1) return err(`@region image number must be a whole number ≥ 1, found "${rm[1]}"`, argCol);
           image = Number(rm[1]);
@@ -165,16 +189,27 @@ export function parseCell(source: string): ParsedCell {
             col += pair.length;
             continue;
           }
-          const problem = setParam(out.params, pair);
+          // Not a generation parameter either: how a @video is sampled (frames=N, fps=x).
+          const sampled = setSampling(out, pair);
+          if (sampled !== undefined) samplingAt ??= { line, column: col };
+          const problem = sampled === undefined ? setParam(out.params, pair) : (sampled ?? undefined);
           if (problem) err(problem, col);
           col += pair.length;
         }
+        return;
+      }
+      case 'video': {
+        const v = parseVideoArg(arg);
+        if ('error' in v) return err(v.error, argCol);
+        out.videos!.push({ ...v, line, column: argCol });
         return;
       }
     }
   });
 
   out.regions.forEach((r) => {
+    // On a video cell every @region names a frame by time (checkVideoLines says so).
+    if (r.time !== undefined || out.videos!.length) return;
     if (r.image > out.images.length && out.batch.length === 0) {
       out.errors.push({
         line: r.line,
@@ -189,6 +224,7 @@ export function parseCell(source: string): ParsedCell {
   if (firstBatch) {
     const at = (x: { line: number; column: number }, message: string) => out.errors.push({ line: x.line, column: x.column, message });
     for (const img of out.images) at(img, '@image and @images do not mix: a batch (@images) runs the same prompt on each image it matches; put single images in a cell of their own');
+    for (const v of out.videos!) at(v, '@video and @images do not mix: a batch (@images) runs the same prompt on each image it matches; ask about a clip in a cell of its own');
     for (const r of out.regions) at(r, '@region does not apply to a batch (@images): the images differ in size; ask about a region in a cell with @image');
     const spec = taskSpec(out.task);
     if (spec.runs !== 'per-image' && out.task !== 'ask') at(firstBatch, `@task ${out.task} does not run once per image, so it cannot run as a batch; batch tasks: ${TASKS.filter((t) => taskSpec(t).runs === 'per-image' || t === 'ask').join(', ')}`);
@@ -198,6 +234,7 @@ export function parseCell(source: string): ParsedCell {
   while (promptLines.length && promptLines[0]!.trim() === '') promptLines.shift();
   while (promptLines.length && promptLines[promptLines.length - 1]!.trim() === '') promptLines.pop();
   out.prompt = promptLines.join('\n');
+  checkVideoLines(out, samplingAt);
   out.errors.sort((a, b) => a.line - b.line || a.column - b.column);
   return out;
 }
@@ -220,7 +257,7 @@ function unquote(arg: string): string {
 
 /** An image cell has `@image` lines and nothing else (blank lines allowed). */
 export function isImageCell(cell: ParsedCell): boolean {
-  return cell.images.length > 0 && cell.errors.length === 0 && cell.regions.length === 0 && !cell.taskGiven && cell.model === undefined && Object.keys(cell.params).length === 0 && cell.prompt.trim() === '';
+  return cell.images.length > 0 && !cell.videos?.length && cell.errors.length === 0 && cell.regions.length === 0 && !cell.taskGiven && cell.model === undefined && Object.keys(cell.params).length === 0 && cell.prompt.trim() === '';
 }
 
 export function formatCellErrors(errors: CellError[]): string {

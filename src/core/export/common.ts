@@ -1,7 +1,8 @@
 // What the exporters read from a stored notebook: cells, Loupe results, errors and fallbacks.
 // Pure TypeScript (no `vscode`): used by the VS Code export command and the CLI.
 import { modelLabel } from '../../common/labels';
-import { ERROR_MIME, RESULT_MIME, isSideBySide, mainModel, readResult, resultModels, runTotals, type LoupeResult, type Run } from '../../common/result';
+import { ERROR_MIME, RESULT_MIME, isSideBySide, mainModel, readResult, resultModels, runTotals, type LoupeResult, type ResultImage, type Run } from '../../common/result';
+import { formatTime, framesLabel } from '../../common/video';
 import { decodeItem, type StoredCell, type StoredNotebook } from '../notebook/format';
 
 export type ExportFormat = 'html' | 'md' | 'ipynb' | 'json';
@@ -164,7 +165,8 @@ export function runHeading(r: LoupeResult, run: Run): string | undefined {
     parts.push(`${modelLabel(run.model) || `model ${(run.modelIndex ?? 0) + 1}`}${stats.length ? ` (${stats.join(', ')})` : ''}`);
   }
   const peers = side ? r.runs.filter((x) => x.modelIndex === run.modelIndex) : r.runs;
-  if (peers.length > 1) parts.push(`Image ${run.images.join(', ')}`);
+  // Frames of a clip are named by their times (`Frame 3 at 0:12.48`).
+  if (peers.length > 1) parts.push(framesLabel(r.images, run.images) ?? `Image ${run.images.join(', ')}`);
   return parts.length ? parts.join(' · ') : undefined;
 }
 
@@ -172,6 +174,18 @@ export function runHeading(r: LoupeResult, run: Run): string | undefined {
 export function runText(run: Run): { text: string; error: boolean } | undefined {
   if (run.error) return { text: run.answer ? `${run.answer}\n[${run.error}]` : run.error, error: true };
   return run.answer ? { text: run.answer, error: false } : undefined;
+}
+
+/** `Frame 3 at 0:12.48` for a video frame; undefined for an image. */
+export function frameCaption(img: ResultImage): string | undefined {
+  return img.time === undefined ? undefined : `Frame ${img.index} at ${formatTime(img.time)}`;
+}
+
+/** Where a region is, after its coordinates, when a result has several images: ` image 2`, ` frame at 0:12.48`. */
+export function regionPlace(r: LoupeResult, image: number): string {
+  if (r.images.length < 2) return '';
+  const t = r.images[image - 1]?.time;
+  return t === undefined ? ` image ${image}` : ` frame at ${formatTime(t)}`;
 }
 
 /** The notebook's title: its first Markdown heading, else the file name. */

@@ -7,11 +7,14 @@ import { coordsText, labelAnchor, regionInImage, regionName, regionShape, shapeS
 import { allRegions, isSideBySide, mainModel, regionColor, resultModels, type LoupeResult, type Region, type ResultImage } from '../../common/result';
 import { modelColor } from '../../common/colors';
 import { hitRate, meanIou } from '../../common/batch';
+import { clipFacts, formatTime } from '../../common/video';
 import { parseCell } from '../cells/parser';
 import type { StoredNotebook } from '../notebook/format';
 import {
   FIXTURE_NOTE,
   cellViews,
+  frameCaption,
+  regionPlace,
   isFixtureResult,
   notebookTitle,
   otherOutput,
@@ -71,6 +74,13 @@ table.batch tr[data-status="error"] td { color: var(--err); }
 .badge.status-error { color: var(--err); border-color: var(--err); }
 .fixture-banner { background: var(--fixture-bg); color: var(--fixture-fg); border: 1px solid var(--fixture-border); border-radius: 6px; padding: 8px 12px; margin: 12px 0; }
 .md-image { color: var(--muted); }
+.clip { margin: 4px 0 8px; }
+.clip-facts { color: var(--muted); font-size: 13px; }
+.timeline { position: relative; height: 14px; margin: 6px 4px; border-bottom: 2px solid var(--border); }
+.timeline .tick { position: absolute; bottom: -2px; width: 6px; height: 10px; margin-left: -3px; background: var(--muted); border-radius: 1px; }
+.timeline .tick.found { background: #d18616; height: 14px; }
+.images.filmstrip figure.shot { max-width: 240px; }
+.images.filmstrip figcaption { font-variant-numeric: tabular-nums; }
 a { color: #0969da; }
 @media (prefers-color-scheme: dark) { a { color: #4493f8; } }
 `;
@@ -174,6 +184,7 @@ function renderResult(r: LoupeResult, askedRegions: Region[]): string {
       `<div class="cell-head result-head" data-task="${escapeHtml(r.task)}">${fixture ? `<span class="badge fixture" data-fixture="true" title="${escapeHtml(FIXTURE_NOTE)}">fixture model</span>` : ''}<span>${escapeHtml(summary)}</span></div>`,
     );
   }
+  for (const v of r.videos ?? []) parts.push(clipHtml(r, v));
   // Side by side: a legend says which colour is which model (regions are drawn in their model's colour).
   if (side) {
     parts.push(
@@ -182,7 +193,7 @@ function renderResult(r: LoupeResult, askedRegions: Region[]): string {
         .join('')}</div>`,
     );
   }
-  if (r.images.length) parts.push(`<div class="images">${r.images.map((img) => renderImage(img, regions.filter((g) => g.image === img.index), askedRegions.filter((g) => g.image === img.index))).join('')}</div>`);
+  if (r.images.length) parts.push(`<div class="images${r.videos?.length ? ' filmstrip' : ''}">${r.images.map((img) => renderImage(img, regions.filter((g) => g.image === img.index), askedRegions.filter((g) => g.image === img.index))).join('')}</div>`);
   const answers = r.runs.map((run, k) => {
     const t = runText(run);
     if (!t) return '';
@@ -196,7 +207,7 @@ function renderResult(r: LoupeResult, askedRegions: Region[]): string {
       `<ul class="regions">${all
         .map(({ region: g, run }, i) => {
           const by = side ? ` · ${modelLabel(r.runs[run]?.model)}` : '';
-          return `<li><span class="swatch" style="background:${regions[i]!.color}"></span>${escapeHtml(regionName(g))} <span class="coords">${coordsText(g)}${r.images.length > 1 ? ` image ${g.image}` : ''}${escapeHtml(by)}</span></li>`;
+          return `<li><span class="swatch" style="background:${regions[i]!.color}"></span>${escapeHtml(regionName(g))} <span class="coords">${coordsText(g)}${regionPlace(r, g.image)}${escapeHtml(by)}</span></li>`;
         })
         .join('')}</ul>`,
     );
@@ -208,8 +219,22 @@ function renderResult(r: LoupeResult, askedRegions: Region[]): string {
   return `<div class="result" data-kind="${r.kind}" data-status="${escapeHtml(r.status)}"${fixture ? ' data-fixture="true"' : ''}${model ? ` data-model="${escapeHtml(modelLabel(model))}"` : ''}>${parts.join('')}</div>`;
 }
 
+/** A clip's facts and its timeline: a mark per sampled frame, filled where regions were found. */
+function clipHtml(r: LoupeResult, v: NonNullable<LoupeResult['videos']>[number]): string {
+  if (v.error) return `<div class="clip error" data-video="${v.index}">${escapeHtml(clipFacts(v))}</div>`;
+  const [start, end] = v.range ?? [0, v.duration];
+  const found = new Set(allRegions(r).map((x) => x.region.image));
+  const ticks = v.frames.map((i) => {
+    const t = r.images[i - 1]?.time ?? 0;
+    const left = end > start ? Math.min(100, Math.max(0, ((t - start) / (end - start)) * 100)) : 0;
+    return `<span class="tick${found.has(i) ? ' found' : ''}" data-image="${i}" style="left:${left.toFixed(2)}%" title="${escapeHtml(formatTime(t))}${found.has(i) ? ' · regions' : ''}"></span>`;
+  });
+  const foundTimes = v.frames.filter((i) => found.has(i)).map((i) => formatTime(r.images[i - 1]?.time ?? 0));
+  return `<div class="clip" data-video="${v.index}"><div class="clip-facts">${escapeHtml(clipFacts(v))}</div><div class="timeline" role="img" aria-label="${escapeHtml(`${v.frames.length} frames from ${formatTime(start)} to ${formatTime(end)}${foundTimes.length ? `; regions at ${foundTimes.join(', ')}` : ''}`)}">${ticks.join('')}</div>${foundTimes.length ? `<div class="note">Regions found in the frames at ${escapeHtml(foundTimes.join(', '))}.</div>` : ''}</div>`;
+}
+
 function renderImage(img: ResultImage, regions: (Region & { color: string })[], askedRegions: Region[] = []): string {
-  const caption = `Image ${img.index}: ${img.source}${img.width ? ` (${img.width}×${img.height}${img.format ? ', ' + img.format.toUpperCase() : ''})` : ''}`;
+  const caption = frameCaption(img) ?? `Image ${img.index}: ${img.source}${img.width ? ` (${img.width}×${img.height}${img.format ? ', ' + img.format.toUpperCase() : ''})` : ''}`;
   if (img.error || !img.display) {
     return `<figure class="shot missing" data-index="${img.index}"><div class="error">${escapeHtml(caption)}: ${escapeHtml(img.error ?? 'no image data')}</div></figure>`;
   }

@@ -8,7 +8,8 @@ import { allRegions, isSideBySide, regionColor, resultModels, type LoupeResult }
 import { burnRegions } from '../../images/burn';
 import { loadSharp } from '../../images/sharp';
 import type { StoredNotebook } from '../notebook/format';
-import { FIXTURE_NOTE, cellViews, escapeMarkdown, imageFileName, isFixtureResult, markdownText, otherOutput, resultSummary, runHeading, runText, type ExportFile, type ExportOptions } from './common';
+import { clipFacts } from '../../common/video';
+import { FIXTURE_NOTE, cellViews, escapeMarkdown, frameCaption, imageFileName, regionPlace, isFixtureResult, markdownText, otherOutput, resultSummary, runHeading, runText, type ExportFile, type ExportOptions } from './common';
 
 export async function exportMarkdown(nb: StoredNotebook, opts: ExportOptions): Promise<ExportFile[]> {
   const folder = `${opts.name}_files`;
@@ -57,11 +58,12 @@ async function resultBlocks(r: LoupeResult, cellIndex: number, resultIndex: numb
   const refs = allRegions(r);
   const all = refs.map((x) => x.region);
   const colorOf = new Map(refs.map((x) => [x.region, regionColor(r, x.run, x.region)]));
+  for (const v of r.videos ?? []) blocks.push(`*${escapeMarkdown(`Video ${v.index}: ${clipFacts(v)}`)}*`);
   const images: string[] = [];
   // Side by side, the burned-in regions take their model's colour: say which is which.
   if (isSideBySide(r) && all.length) blocks.push(`Regions: ${resultModels(r).map((m, i) => `${modelColorName(i)} = ${escapeMarkdown(modelLabel(m))}`).join('; ')}`);
   for (const img of r.images) {
-    const caption = `Image ${img.index}: ${img.source}${img.width ? ` (${img.width}×${img.height})` : ''}`;
+    const caption = frameCaption(img) ?? `Image ${img.index}: ${img.source}${img.width ? ` (${img.width}×${img.height})` : ''}`;
     if (img.error || !img.display) {
       images.push(`*${escapeMarkdown(caption)}: ${escapeMarkdown(img.error ?? 'no image data')}*`);
       continue;
@@ -87,7 +89,7 @@ async function resultBlocks(r: LoupeResult, cellIndex: number, resultIndex: numb
     blocks.push(
       refs
         .map(({ region: g, run }) => {
-          const where = [r.images.length > 1 ? `image ${g.image}` : '', side ? modelLabel(r.runs[run]?.model) : ''].filter(Boolean).join(', ');
+          const where = [regionPlace(r, g.image).trim(), side ? modelLabel(r.runs[run]?.model) : ''].filter(Boolean).join(', ');
           return `- ${escapeMarkdown(regionName(g))} \`${coordsText(g)}\`${where ? ` (${escapeMarkdown(where)})` : ''}`;
         })
         .join('\n'),

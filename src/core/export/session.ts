@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BatchSummary } from '../../common/batch';
-import type { LoupeResult, ModelInfo, Region, Run, Task } from '../../common/result';
+import type { LoupeResult, ModelInfo, Region, ResultVideo, Run, Task } from '../../common/result';
 import type { StoredNotebook } from '../notebook/format';
 import { cellViews, type CellError, type ExportFile, type ExportOptions } from './common';
 
@@ -26,6 +26,15 @@ export interface SessionImage {
   modelWidth?: number;
   modelHeight?: number;
   error?: string;
+  /** A video frame: its time in the clip (seconds) and its clip (1-based index into `videos`). */
+  time?: number;
+  video?: number;
+}
+
+/** A clip: its facts and frames as the result has them, with the video file's path and SHA-256. */
+export interface SessionVideo extends ResultVideo {
+  path?: string;
+  sha256: string | null;
 }
 
 export interface SessionRun {
@@ -46,7 +55,7 @@ export interface SessionRun {
 
 export interface SessionCell {
   cell: number;
-  kind: 'images' | 'prompt' | 'batch' | 'none';
+  kind: 'images' | 'prompt' | 'batch' | 'video' | 'none';
   /** A batch's summary (its rows are in the sidecar it names, relative to the notebook). */
   batch?: Omit<BatchSummary, 'rows'>;
   source: string;
@@ -55,6 +64,7 @@ export interface SessionCell {
   prompt?: string;
   params?: Record<string, number | boolean>;
   images: SessionImage[];
+  videos?: SessionVideo[];
   runs: SessionRun[];
   timings: Record<string, number>;
   warnings: string[];
@@ -96,7 +106,8 @@ export async function sessionRecord(nb: StoredNotebook, opts: ExportOptions & { 
     const r: LoupeResult | undefined = results.at(-1);
     const images = await Promise.all(
       (r?.images ?? []).map(async (img): Promise<SessionImage> => {
-        const path = localPath(img.source, opts.notebookDir);
+        // A frame has no file of its own: its clip (in `videos`) carries the path and hash.
+        const path = img.time === undefined ? localPath(img.source, opts.notebookDir) : undefined;
         return {
           index: img.index,
           source: img.source,
@@ -107,7 +118,14 @@ export async function sessionRecord(nb: StoredNotebook, opts: ExportOptions & { 
           ...(img.format ? { format: img.format } : {}),
           ...(img.modelWidth ? { modelWidth: img.modelWidth, modelHeight: img.modelHeight } : {}),
           ...(img.error ? { error: img.error } : {}),
+          ...(img.time !== undefined ? { time: img.time, video: img.video } : {}),
         };
+      }),
+    );
+    const videos = await Promise.all(
+      (r?.videos ?? []).map(async (v): Promise<SessionVideo> => {
+        const path = localPath(v.source, opts.notebookDir);
+        return { ...v, ...(path ? { path } : {}), sha256: path ? await hash(path) : null };
       }),
     );
     const batchModels = r?.batch?.rows.flatMap((x) => (x.model ? [x.model] : [])) ?? [];
@@ -123,6 +141,7 @@ export async function sessionRecord(nb: StoredNotebook, opts: ExportOptions & { 
       ...(r?.kind === 'prompt' || r?.kind === 'batch' ? { task: r.task, prompt: r.prompt ?? '', params: r.params } : {}),
       ...(r?.batch ? { batch: (({ rows: _rows, ...rest }) => rest)(r.batch) } : {}),
       images,
+      ...(videos.length ? { videos } : {}),
       runs: (r?.runs ?? []).map((x) => ({
         images: x.images,
         ...(x.modelIndex !== undefined ? { modelIndex: x.modelIndex } : {}),

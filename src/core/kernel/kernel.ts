@@ -1,9 +1,11 @@
 // The kernel's logic: per-notebook queue, interrupt, and what running a cell means.
 // VS Code is reached only through the small interfaces below, so this is testable without it.
 import { formatCellErrors, isImageCell, parseCell, type ParsedCell } from '../cells/parser';
+import { isVideoCell } from '../cells/video';
 import { describeError, ERROR_TITLES } from '../../common/errors';
 import { loadImage } from '../../images/load';
 import { errorOutput, imageCellOutput, type OutputSpec } from './outputs';
+import { videoCellOutput, type VideoSettings } from './video';
 
 export interface CellExecution {
   /** Sets the execution order and marks the cell running. */
@@ -49,6 +51,8 @@ export interface KernelDeps {
   offline?(): boolean;
   prompts: PromptRunner;
   now?: () => number;
+  /** ffmpeg, the frames cache and the clip-length limit, for video cells. */
+  video?(): VideoSettings;
 }
 
 interface Job {
@@ -162,7 +166,13 @@ export class Kernel {
       exec.end(job.signal.aborted ? undefined : ok);
       return;
     }
-    if (!parsed.prompt.trim() && parsed.images.length === 0 && parsed.batch.length === 0) {
+    if (isVideoCell(parsed)) {
+      const v = await videoCellOutput(parsed, cell.baseDir, this.deps.video?.(), this.deps.maxImagePixels(), job.signal, this.deps.now ?? Date.now);
+      if (!v.cancelled) await exec.replaceOutputs([v.output]);
+      exec.end(job.signal.aborted ? undefined : v.ok);
+      return;
+    }
+    if (!parsed.prompt.trim() && parsed.images.length === 0 && parsed.batch.length === 0 && !parsed.videos?.length) {
       await exec.replaceOutputs([]);
       exec.end(true);
       return;

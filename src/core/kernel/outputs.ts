@@ -1,7 +1,9 @@
 // Builds cell outputs: Loupe's JSON result plus an image (PNG, or JPEG for photos) and text/plain fallback for any viewer.
 import { ERROR_MIME, RESULT_MIME, RESULT_VERSION, allRegions, type LoupeResult, type ResultImage } from '../../common/result';
+import { clipFacts, formatTime } from '../../common/video';
 import { runHeading, runText } from '../export/common';
 import { compositeFallback } from '../../images/composite';
+import { contactSheet } from '../../images/contact';
 import type { ImageResult } from '../../images/load';
 
 export interface OutputItemSpec {
@@ -45,16 +47,20 @@ export function toResultImages(results: ImageResult[]): ResultImage[] {
 
 export function altText(result: LoupeResult): string {
   const lines: string[] = [];
+  for (const v of result.videos ?? []) lines.push(`Video ${v.index}: ${clipFacts(v)}`);
   for (const img of result.images) {
     lines.push(
       img.error
         ? `Image ${img.index}: ${img.source} — ${img.error}`
+        : img.time !== undefined
+          ? `Frame ${img.index} at ${formatTime(img.time)} (${img.width}×${img.height})`
         : `Image ${img.index}: ${img.source} (${img.width}×${img.height}${img.format ? ', ' + img.format.toUpperCase() : ''})${img.notes?.length ? ' — ' + img.notes.join('; ') : ''}`,
     );
   }
   const answered = result.runs.filter((r) => runText(r));
   if (answered.length) lines.push('');
   for (const run of answered) {
+    // Several runs: each is headed by its frame's time, its images or (side by side) its model.
     const head = runHeading(result, run);
     const t = runText(run)!;
     lines.push(`${head ? `${head}: ` : ''}${t.error ? 'Error: ' : ''}${t.text}`);
@@ -83,8 +89,15 @@ export async function imageCellOutput(results: ImageResult[], timings: Record<st
 
 export async function resultOutput(result: LoupeResult, pngs: Buffer[]): Promise<OutputSpec> {
   const items: OutputItemSpec[] = [jsonItem(RESULT_MIME, result)];
-  const image = await compositeFallback(pngs);
-  if (image) items.push({ mime: image.mime, data: image.data });
+  if (result.videos?.length) {
+    // A clip's frames read as a contact sheet with their times.
+    const shown = result.images.filter((i) => !i.error);
+    const png = await contactSheet(pngs.map((p, i) => ({ png: p, label: shown[i]?.time !== undefined ? formatTime(shown[i]!.time!) : '' })));
+    if (png) items.push({ mime: 'image/png', data: png });
+  } else {
+    const image = await compositeFallback(pngs);
+    if (image) items.push({ mime: image.mime, data: image.data });
+  }
   items.push(textItem(altText(result)));
   return { items, metadata: { loupe: { timings: result.timings } } };
 }

@@ -8,7 +8,7 @@ import { clampBox } from '../../common/regions';
 import { parseAnswer, type Parsed } from '../../engine/dialects';
 import { usesPrompt } from '../../engine/dialects/prompts';
 import { modelsFor } from '../../engine/registry';
-import type { Capability, EngineImage, EngineSet, GenerateRequest, LoadedModel, PrepareProgress } from '../../engine/types';
+import type { Capability, Engine, EngineImage, EngineSet, GenerateRequest, LoadedModel, ModelHandle, PrepareProgress } from '../../engine/types';
 import { burnRegions } from '../../images/burn';
 import { loadImage, type ImageResult } from '../../images/load';
 import { runBatch } from '../batch/run';
@@ -17,6 +17,7 @@ import type { PromptContext, PromptRunner } from './kernel';
 import { errorOutput, jsonItem, resultOutput, textItem, toResultImages, type OutputSpec } from './outputs';
 import { describeTiling, generateTiled, tilingFor } from './tiles';
 import { screenRegions } from './screens';
+import { checkVideoModel, prepareVideoPrompt, probeVideoCell, type PreparedVideo, type VideoSettings } from './video';
 
 export interface RunnerSettings {
   /** Model for cells without `@model`, after `defaultModels`. */
@@ -30,6 +31,8 @@ export interface RunnerSettings {
   /** Most images one `@images` batch may match (loupe.batchMaxImages, --max-images), and how to change it. */
   batchMaxImages?: number;
   batchLimitHint?: string;
+  /** ffmpeg, the frames cache and the clip-length limit, for cells with `@video`. */
+  video?: VideoSettings;
 }
 
 export interface RunnerDeps {
@@ -45,6 +48,11 @@ export interface RunnerDeps {
 
 // Each update is serialized by VS Code in the extension host: a few per second read as live without costing it.
 const STREAM_INTERVAL_MS = 150;
+
+interface PreparedModel {
+  engine: Engine;
+  handle: ModelHandle;
+}
 
 interface PlannedRun {
   /** 1-based indices into the cell's images. */
@@ -73,7 +81,7 @@ export function planRuns(cell: ParsedCell, multiImage: boolean, modelId: string)
 /** What the task itself needs from the cell, checked before any model is prepared. */
 export function checkCell(cell: ParsedCell): void {
   const spec = taskSpec(cell.task);
-  if (spec.needsImage && cell.images.length === 0) throw new LoupeError('bad-input', `@task ${cell.task} needs an image: add an @image line.`);
+  if (spec.needsImage && cell.images.length === 0 && !cell.videos?.length) throw new LoupeError('bad-input', `@task ${cell.task} needs an image: add an @image line.`);
   if (spec.needsPrompt && !cell.prompt.trim()) throw new LoupeError('bad-input', `@task ${cell.task} needs a phrase to find: write it as the prompt.`);
   if (spec.needsRegion && cell.regions.length === 0) throw new LoupeError('bad-input', `@task ${cell.task} needs an @region [x1, y1, x2, y2].`);
 }
@@ -133,14 +141,41 @@ export class EnginePromptRunner implements PromptRunner {
     const result: LoupeResult = { version: RESULT_VERSION, kind: 'prompt', status: 'running', task: cell.task, images: [], prompt: cell.prompt, runs: [], params: { ...cell.params }, timings: {}, warnings: [] };
     let loaded: ImageResult[] = [];
     const side = cell.models.length > 1;
+    let video: PreparedVideo | undefined;
+    let prepared: Promise<PreparedModel>[] | undefined;
     try {
       checkCell(cell);
       const notes: string[] = [];
       const refs = cell.models.length ? cell.models : [this.chooseModel(cell, s, notes)];
       if (notes.length) result.notes = notes;
+      if (cell.videos?.length) {
+        // What the engine knows of a lone model is checked first; then a bad clip (or no ffmpeg) is said before a model is downloaded.
+        if (!side) this.checkKnown(refs[0]!, cell.task);
+        await probeVideoCell(cell, s, ctx);
+        // How many frames to sample depends on the models (their image budgets), so they are prepared first.
+        const c = cell;
+        prepared = refs.map((ref) =>
+          this.prepareModel(ref, c, ctx).then((m) => {
+            checkVideoModel(c, m.handle);
+            return m;
+          }),
+        );
+        const ready = await Promise.allSettled(prepared);
+        const usable = ready.flatMap((r) => (r.status === 'fulfilled' ? [r.value.handle] : []));
+        if (!usable.length) {
+          // Nothing can run on the clip: say why before anything is decoded.
+          const reasons = ready.map((r) => describeError((r as PromiseRejectedResult).reason));
+          if (!side) throw (ready[0] as PromiseRejectedResult).reason;
+          throw new LoupeError(reasons[0]!.code, reasons.map((r, m) => `${refs[m]}: ${r.message}`).join('\n'));
+        }
+        // The clip's sampled frames become the cell's images, each with its time; side by side, every model sees the same frames.
+        video = await prepareVideoPrompt(cell, usable, s, ctx, result.warnings);
+        cell = video.cell;
+      }
 
-      loaded = await Promise.all(cell.images.map((img) => loadImage(img.source, { baseDir: ctx.baseDir, maxPixels: s.maxImagePixels, signal: ctx.signal, offline: s.offline })));
+      loaded = video ? video.loaded : await Promise.all(cell.images.map((img) => loadImage(img.source, { baseDir: ctx.baseDir, maxPixels: s.maxImagePixels, signal: ctx.signal, offline: s.offline })));
       result.images = toResultImages(loaded);
+      video?.decorate(result);
       const bad = loaded.filter((r) => !r.ok);
       if (bad.length) throw new LoupeError('bad-image', bad.map((b) => (b.ok ? '' : b.error)).join('\n'));
       const regions = checkRegions(cell, result.images, result.warnings);
@@ -151,7 +186,7 @@ export class EnginePromptRunner implements PromptRunner {
 
       const stream = this.streamer(result, ctx);
       ctx.generating?.(true);
-      const shared = { cell: { ...cell, regions }, ctx, s, result, inputs, stream, now };
+      const shared = { cell: { ...cell, regions }, ctx, s, result, inputs, stream, now, ...(video ? { video } : {}), ...(prepared ? { prepared } : {}) };
       if (!side) await this.runModel(refs[0]!, undefined, shared);
       else {
         // Side by side: the models run at once, and one that fails shows its error in its own column.
@@ -212,19 +247,33 @@ export class EnginePromptRunner implements PromptRunner {
     });
   }
 
-  /** One model over the cell: checked, prepared (downloaded), loaded, and run once per planned run. */
+  /** What the engine knows without a download is checked first: refuse before fetching gigabytes. */
+  private checkKnown(ref0: string, task: Task): ReturnType<EngineSet['pick']> {
+    const picked = this.deps.engines.pick(ref0);
+    const known = picked.engine.describe(picked.ref);
+    if (known) checkTask(known.id, known.capabilities, task);
+    return picked;
+  }
+
+  /** A model checked against the task and prepared (downloaded): what the engine knows without a download is checked first. */
+  private async prepareModel(ref0: string, cell: ParsedCell, ctx: PromptContext): Promise<PreparedModel> {
+    const { engine, ref } = this.checkKnown(ref0, cell.task);
+    const handle = await this.deps.withProgress(`Loupe: preparing ${ref0}`, (onProgress, signal) => engine.prepare(ref, { baseDir: ctx.baseDir, signal: AbortSignal.any([signal, ctx.signal]), onProgress }));
+    checkTask(handle.info.id, handle.capabilities, cell.task);
+    return { engine, handle };
+  }
+
+  /**
+   * One model over the cell: checked, prepared (downloaded), loaded, and run once per planned run. A cell about a
+   * video has its models prepared before its frames are sampled (`prepared`, by model) and its frames as its images.
+   */
   private async runModel(
     ref0: string,
     modelIndex: number | undefined,
-    x: { cell: ParsedCell; ctx: PromptContext; s: RunnerSettings; result: LoupeResult; inputs: EngineImage[]; stream: { push(): void }; now: () => number },
+    x: { cell: ParsedCell; ctx: PromptContext; s: RunnerSettings; result: LoupeResult; inputs: EngineImage[]; stream: { push(): void }; now: () => number; video?: PreparedVideo; prepared?: Promise<PreparedModel>[] },
   ): Promise<void> {
     const { cell, ctx, s, result } = x;
-    const { engine, ref } = this.deps.engines.pick(ref0);
-    // What the engine knows without a download is checked first: refuse before fetching gigabytes.
-    const known = engine.describe(ref);
-    if (known) checkTask(known.id, known.capabilities, cell.task);
-    const handle = await this.deps.withProgress(`Loupe: preparing ${ref0}`, (onProgress, signal) => engine.prepare(ref, { baseDir: ctx.baseDir, signal: AbortSignal.any([signal, ctx.signal]), onProgress }));
-    checkTask(handle.info.id, handle.capabilities, cell.task);
+    const { engine, handle } = await (x.prepared?.[modelIndex ?? 0] ?? this.prepareModel(ref0, cell, ctx));
     if (cell.images.length === 0 && handle.needsImage) throw new LoupeError('bad-input', `${handle.info.id} needs an image: add an @image line.`);
     const warnings: string[] = [];
     if (cell.prompt.trim() && !usesPrompt(handle.dialect, cell.task)) {
@@ -242,7 +291,9 @@ export class EnginePromptRunner implements PromptRunner {
       if (ctx.signal.aborted) break;
       const run: Run = { images: p.images, ...(modelIndex !== undefined ? { modelIndex } : {}), model: info, status: 'running', answer: '', regions: [], warnings: modelIndex !== undefined ? [...warnings] : [], stats: {} };
       result.runs.push(run);
-      const req: GenerateRequest = { task: cell.task, prompt: cell.prompt, images: p.images.map((i) => x.inputs[i - 1]!), regions: p.regions, params: cell.params, maxImageTokens: s.maxImageTokens, maxImagePixels: s.maxImagePixels };
+      // Frames of a clip asked about together: the model's prompt gets their times and the clip's length.
+      const video = x.video?.request(p.images, cell.task);
+      const req: GenerateRequest = { task: cell.task, prompt: cell.prompt, images: p.images.map((i) => x.inputs[i - 1]!), regions: p.regions, params: cell.params, maxImageTokens: s.maxImageTokens, maxImagePixels: s.maxImagePixels, ...(video ? { video } : {}) };
       const streamOpts = {
         signal: ctx.signal,
         onDelta: (text: string) => {

@@ -1,4 +1,5 @@
 // The local engine: models resolved and downloaded here, run in the model host process (client.ts).
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LoupeError } from '../../common/errors';
 import type { CustomModel } from './resolve';
@@ -78,6 +79,7 @@ export class LocalEngine implements Engine {
       dialect: model.dialect,
       capabilities: model.capabilities,
       needsImage: FAMILIES[model.family].needsImage,
+      ...frameTokensOf(model.folder),
       ...fixedInputOf(model.family, model.folder),
     };
     this.resolved.set(handle, { key: model.key, folder: model.folder, family: model.family });
@@ -106,6 +108,7 @@ export class LocalEngine implements Engine {
         params: req.params,
         maxImageTokens: req.maxImageTokens,
         maxImagePixels: req.maxImagePixels,
+        ...(req.video ? { video: req.video } : {}),
       },
       opts,
     );
@@ -119,6 +122,16 @@ export class LocalEngine implements Engine {
 
   dispose(): void {
     this.client.dispose();
+  }
+}
+
+/** A processor that says how many tokens an image costs (SmolVLM's image_seq_len, video frames being unsplit). */
+function frameTokensOf(folder: string): { frameTokens?: number } {
+  try {
+    const n = Number((JSON.parse(readFileSync(join(folder, 'processor_config.json'), 'utf8')) as { image_seq_len?: unknown }).image_seq_len);
+    return n > 0 ? { frameTokens: n } : {};
+  } catch {
+    return {};
   }
 }
 

@@ -4,7 +4,7 @@ import type { GenerationParams } from '../../common/params';
 import type { ModelInfo } from '../../common/result';
 import type { Task } from '../../common/tasks';
 import type { Dialect } from '../dialects';
-import type { Device, Dtype, Generation } from '../types';
+import type { Device, Dtype, Generation, VideoFrames } from '../types';
 import type { Family } from './families';
 
 export type { Device, Dtype } from '../types';
@@ -43,6 +43,8 @@ export interface GenerateRequest {
   /** Upper bound on the model's image tokens per image (loupe.maxImageTokens). */
   maxImageTokens: number;
   maxImagePixels: number;
+  /** The images are frames of one clip (times in seconds), for the model's video prompt. */
+  video?: VideoFrames;
   /** Stream the answer with its special tokens (Qwen2-VL's box tags), as a server asked with skip_special_tokens=false does. */
   keepSpecialTokens?: boolean;
 }

@@ -7,6 +7,7 @@
 // the stream, and errors a user can act on.
 import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
 import { DEFAULTS } from '../../common/defaults';
+import { formatDuration, formatTime } from '../../common/video';
 import { LoupeError } from '../../common/errors';
 import { encodeForServer } from '../../images/prepare';
 import type { Dialect } from '../dialects';
@@ -211,10 +212,16 @@ export class RemoteEngine implements Engine {
       dialect === 'florence2'
         ? florencePrompt(req.task, req.prompt, r ? { box: r.box, size: images[r.image - 1]!.natural } : undefined)
         : chatInstruction(req.task, req.prompt, dialect, refer);
-    const content: OpenAI.Chat.Completions.ChatCompletionContentPart[] = [
-      ...images.map((i) => ({ type: 'image_url' as const, image_url: { url: `data:${i.mime};base64,${i.data.toString('base64')}` } })),
-      { type: 'text' as const, text },
-    ];
+    const imagePart = (i: (typeof images)[number]) => ({ type: 'image_url' as const, image_url: { url: `data:${i.mime};base64,${i.data.toString('base64')}` } });
+    // Frames of a clip asked about together: each after a line with its time, as the local chat families write them.
+    const v = req.video && dialect !== 'florence2' && images.length ? req.video : undefined;
+    const content: OpenAI.Chat.Completions.ChatCompletionContentPart[] = v
+      ? [
+          { type: 'text' as const, text: `The following ${images.length} frame${images.length === 1 ? ' is' : 's are'} sampled from a ${formatDuration(v.duration)} video, each after its time.` },
+          ...images.flatMap((i, k) => [{ type: 'text' as const, text: `\nFrame at ${formatTime(v.times[k] ?? 0, 1)}:\n` }, imagePart(i)]),
+          { type: 'text' as const, text: `\n${text}` },
+        ]
+      : [...images.map(imagePart), { type: 'text' as const, text }];
     const p = req.params;
     const sampling = p.do_sample ?? false;
     const kind = this.opts.config.kind;

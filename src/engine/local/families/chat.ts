@@ -4,6 +4,7 @@ import { TASKS, usesBoxes } from '../../../common/tasks';
 import { LoupeError } from '../../../common/errors';
 import { chatInstruction, regionText } from '../../dialects/prompts';
 import type { Size } from '../../dialects/frames';
+import { formatDuration, formatTime } from '../../../common/video';
 import type { Built, BuildContext, FamilyModule, Processor, Tensor } from './types';
 
 interface ChatOptions {
@@ -14,6 +15,23 @@ interface ChatOptions {
   patch?: FamilyModule['patch'];
   /** Builds the processor inputs for several images, where the library's processor gets them wrong. */
   multiImage?: (ctx: BuildContext, text: string) => Promise<Record<string, Tensor>>;
+  /** Builds the processor inputs for every prompt, where the library's processor needs help (no image, video frames). */
+  inputs?: (ctx: BuildContext, text: string) => Promise<Record<string, Tensor>>;
+  /** The family's own video prompt: the message content for frames with their times, and what to expand after templating. */
+  videoPrompt?: (ctx: BuildContext, instruction: string) => { content: unknown[]; expand?: (text: string) => string };
+}
+
+/**
+ * Frames of a clip for chat families without a video prompt of their own (Qwen2-VL): a line with the clip's length,
+ * then each frame after a line with its time, then the instruction.
+ */
+export function timestampedFrames(ctx: BuildContext, instruction: string): { content: unknown[]; expand?: (text: string) => string } {
+  const v = ctx.video!;
+  const n = ctx.images.length;
+  const content: unknown[] = [{ type: 'text', text: `The following ${n} frame${n === 1 ? ' is' : 's are'} sampled from a ${formatDuration(v.duration)} video, each after its time.` }];
+  ctx.images.forEach((_, i) => content.push({ type: 'text', text: `\nFrame at ${formatTime(v.times[i] ?? 0, 1)}:\n` }, { type: 'image' }));
+  content.push({ type: 'text', text: `\n${instruction}` });
+  return { content };
 }
 
 export function chatFamily(opts: ChatOptions): FamilyModule {
@@ -43,9 +61,15 @@ export function chatFamily(opts: ChatOptions): FamilyModule {
       }
       const refer = r ? regionText(r.box, ctx.images[r.image - 1]!, preSizes?.[r.image - 1] ?? ctx.images[r.image - 1]!, ctx.dialect) : undefined;
       const instruction = chatInstruction(ctx.task, ctx.prompt, ctx.dialect, refer);
-      const messages = [{ role: 'user', content: [...ctx.images.map(() => ({ type: 'image' })), { type: 'text', text: instruction }] }];
-      const text = ctx.processor.apply_chat_template(messages, { add_generation_prompt: true });
-      const inputs = opts.multiImage && ctx.images.length > 1 ? await opts.multiImage(ctx, text) : await ctx.processor(text, ctx.images.length ? ctx.images.map((i) => i.raw) : null);
+      const video = ctx.video && ctx.images.length ? (opts.videoPrompt ?? timestampedFrames)(ctx, instruction) : undefined;
+      const messages = [{ role: 'user', content: video?.content ?? [...ctx.images.map(() => ({ type: 'image' })), { type: 'text', text: instruction }] }];
+      let text = ctx.processor.apply_chat_template(messages, { add_generation_prompt: true });
+      if (video?.expand) text = video.expand(text);
+      const inputs = opts.inputs
+        ? await opts.inputs(ctx, text)
+        : opts.multiImage && ctx.images.length > 1
+          ? await opts.multiImage(ctx, text)
+          : await ctx.processor(text, ctx.images.length ? ctx.images.map((i) => i.raw) : null);
       return { inputs, modelSizes: sizesFromGrid(inputs.image_grid_thw, ctx, ctx.processor) };
     },
 

@@ -3,7 +3,7 @@
 // Answers are parsed by the dialect (engine/dialects), not here.
 import type { Dialect } from '../../dialects';
 import type { Task } from '../../../common/tasks';
-import type { GenerateRequest } from '../../types';
+import type { GenerateRequest, VideoFrames } from '../../types';
 import type { ExactSize } from '../../../images/prepare';
 
 /** Loose views of transformers.js objects: the library ships JS with JSDoc types. */
@@ -38,6 +38,8 @@ export interface BuildContext {
   images: FamilyImage[];
   regions: GenerateRequest['regions'];
   dialect: Dialect;
+  /** The images are frames of one clip, with their times: the family writes its video prompt. */
+  video?: VideoFrames;
   /** transformers.js's tensor concatenation. */
   cat(tensors: Tensor[], dim: number): Tensor;
 }

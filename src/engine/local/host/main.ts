@@ -203,7 +203,7 @@ async function generate(req: GenerateRequest): Promise<Generation> {
     pixelWidth: p.pixelWidth,
     pixelHeight: p.pixelHeight,
   }));
-  const built = await m.family.build({ processor: m.processor, task: req.task, prompt: req.prompt, images, regions: req.regions, dialect: m.req.dialect, cat: (t, d) => tf.cat(t as never, d) as unknown as Tensor });
+  const built = await m.family.build({ processor: m.processor, task: req.task, prompt: req.prompt, images, regions: req.regions, dialect: m.req.dialect, ...(req.video ? { video: req.video } : {}), cat: (t, d) => tf.cat(t as never, d) as unknown as Tensor });
   const preprocessMs = now() - t0;
   const promptTokens = built.inputs.input_ids?.dims.at(-1) ?? 0;
   const maxNew = req.params.max_new_tokens ?? DEFAULTS.maxNewTokens;
