@@ -3,12 +3,13 @@
 // frame large, with zoom and its overlay. Answers keep their timestamps: one per frame for per-frame tasks.
 import { modelColor, PALETTE } from '../src/common/colors';
 import { modelLabel } from '../src/common/labels';
-import { allRegions, isSideBySide, resultModels, type LoupeResult, type ResultImage, type ResultVideo, type Run } from '../src/common/result';
+import { allRegions, isSideBySide, type LoupeResult, type ResultImage, type ResultVideo, type Run } from '../src/common/result';
 import { clipFacts, formatTime } from '../src/common/video';
 import { renderAnswer } from './answer';
 import { ViewSync } from './compare';
 import { base64ToBlob, button, el, setPressed } from './dom';
 import { ImageFigure } from './figure';
+import { ModelLegend } from './legend';
 import { buildOverlay, type RegionRef } from './overlay';
 import type { Settings, ViewDeps } from './view';
 import { IDENTITY, ZOOM_STEP, zoomAt, type View } from './viewport';
@@ -63,10 +64,8 @@ export class VideoView {
   readonly root: HTMLElement;
   private readonly doc: Document;
   private readonly clipsBox: HTMLElement;
-  /** Side by side: one toggle per model, in its colour (the legend of the regions' colours). */
-  private readonly legend: HTMLElement;
-  private legendKey = '';
-  private readonly hiddenModels = new Set<number>();
+  /** Side by side: one toggle per model, in its colour. */
+  private readonly legend: ModelLegend;
   private readonly largeBox: HTMLElement;
   private readonly answerBox: HTMLElement;
   private readonly statusBox: HTMLElement;
@@ -103,10 +102,7 @@ export class VideoView {
       fit: button(doc, 'Fit', 'Fit the whole frame (0)', () => zoom(0)),
     };
     toolbar.append(...Object.values(this.btn));
-    this.legend = el(doc, 'div', 'loupe-legend');
-    this.legend.setAttribute('role', 'group');
-    this.legend.setAttribute('aria-label', 'Models: show or hide each model’s regions');
-    this.legend.hidden = true;
+    this.legend = new ModelLegend(doc, this.root, (t) => this.announce(t));
     this.clipsBox = el(doc, 'div', 'loupe-clips');
     this.largeBox = el(doc, 'div', 'loupe-frame-large');
     this.statusBox = el(doc, 'div', 'loupe-status');
@@ -115,7 +111,7 @@ export class VideoView {
     this.messages = el(doc, 'div', 'loupe-messages');
     this.live = el(doc, 'div', 'loupe-sr');
     this.live.setAttribute('aria-live', 'polite');
-    this.root.append(toolbar, this.legend, this.clipsBox, this.largeBox, this.statusBox, this.answerBox, this.messages, this.live);
+    this.root.append(toolbar, this.legend.root, this.clipsBox, this.largeBox, this.statusBox, this.answerBox, this.messages, this.live);
     this.root.classList.toggle('hide-overlay', !s.overlay);
     this.root.classList.toggle('hide-labels', !s.labels);
     this.root.addEventListener('pointerover', (e) => this.spanIds(e.target).forEach((id) => this.hot(id, true)));
@@ -138,7 +134,7 @@ export class VideoView {
       const model = side ? r.runs[run]?.modelIndex : undefined;
       this.refsOf.set(region.image, [...(this.refsOf.get(region.image) ?? []), { id, region, ...(model !== undefined ? { model } : {}) }]);
     }
-    this.updateLegend(r, side);
+    this.legend.update(r, side);
     this.renderClips(r);
     const frames = r.images.filter((i) => i.time !== undefined && !i.error && this.images.get(i.index)?.display?.data);
     if (this.selected === undefined || !frames.some((f) => f.index === this.selected)) this.selected = frames[0]?.index;
@@ -421,33 +417,6 @@ export class VideoView {
     const tag = el(this.doc, 'span', 'loupe-run-model');
     tag.append(el(this.doc, 'span', `loupe-swatch loupe-c${PALETTE.indexOf(modelColor(run.modelIndex ?? 0))}`), this.doc.createTextNode(`${this.modelName(run)}: `));
     return tag;
-  }
-
-  /** Side by side: one toggle per model, coloured as its regions; pressing it hides or shows that model's regions. */
-  private updateLegend(r: LoupeResult, side: boolean): void {
-    const models = side ? resultModels(r) : [];
-    const key = JSON.stringify(models.map((m) => modelLabel(m)));
-    if (key === this.legendKey) return;
-    this.legendKey = key;
-    this.legend.hidden = models.length === 0;
-    this.legend.replaceChildren(
-      ...models.map((m, i) => {
-        const b = button(this.doc, '', `Show ${modelLabel(m)}’s regions`, () => this.toggleModel(i, b), !this.hiddenModels.has(i));
-        b.classList.add('loupe-legend-item');
-        b.dataset.model = String(i);
-        b.append(el(this.doc, 'span', `loupe-swatch loupe-c${PALETTE.indexOf(modelColor(i))}`), this.doc.createTextNode(modelLabel(m)));
-        return b;
-      }),
-    );
-  }
-
-  private toggleModel(i: number, b: HTMLButtonElement): void {
-    const hide = !this.hiddenModels.has(i);
-    if (hide) this.hiddenModels.add(i);
-    else this.hiddenModels.delete(i);
-    setPressed(b, !hide);
-    this.root.classList.toggle(`hide-m${i}`, hide);
-    this.announce(`${hide ? 'Hid' : 'Showing'} the regions of ${b.textContent}.`);
   }
 
   private spanIds(t: EventTarget | null): number[] {

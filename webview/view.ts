@@ -3,11 +3,12 @@
 import { modelLabel } from '../src/common/labels';
 import { coordsText } from '../src/common/regions';
 import { PALETTE, modelColor } from '../src/common/colors';
-import { allRegions, isSideBySide, resultModels, type LoupeResult, type Region, type Run } from '../src/common/result';
+import { allRegions, isSideBySide, type LoupeResult, type Region, type Run } from '../src/common/result';
 import type { AskAboutRegionMessage, RendererMessage } from '../src/common/renderer-messages';
 import { renderAnswer } from './answer';
 import { applyLayout, ViewSync, type Layout } from './compare';
 import { button, el, setPressed } from './dom';
+import { ModelLegend } from './legend';
 import { ImageFigure } from './figure';
 import { ElementTable } from './elements';
 import type { RegionRef } from './overlay';
@@ -36,11 +37,8 @@ export class ResultView {
   private readonly imagesBox: HTMLElement;
   private readonly answerBox: HTMLElement;
   private readonly statusBox: HTMLElement;
-  /** Side by side: one toggle per model, in its colour (also the legend of the regions' colours). */
-  private readonly legend: HTMLElement;
-  private legendKey = '';
-  /** Models whose regions the user hid (side by side), for this output. */
-  private readonly hiddenModels = new Set<number>();
+  /** Side by side: one toggle per model, in its colour. */
+  private readonly legend: ModelLegend;
   private readonly messages: HTMLElement;
   private readonly live: HTMLElement;
   private readonly sync = new ViewSync();
@@ -82,17 +80,14 @@ export class ResultView {
     toolbar.append(...Object.values(this.btn));
     this.imagesBox = el(doc, 'div', 'loupe-images');
     this.statusBox = el(doc, 'div', 'loupe-status');
-    this.legend = el(doc, 'div', 'loupe-legend');
-    this.legend.setAttribute('role', 'group');
-    this.legend.setAttribute('aria-label', 'Models: show or hide each model’s regions');
-    this.legend.hidden = true;
+    this.legend = new ModelLegend(doc, this.root, (t) => this.announce(t));
     this.answerBox = el(doc, 'div', 'loupe-answer');
     this.answerBox.setAttribute('aria-label', 'Answer');
     this.messages = el(doc, 'div', 'loupe-messages');
     this.live = el(doc, 'div', 'loupe-sr');
     this.live.setAttribute('aria-live', 'polite');
     this.elements = new ElementTable(doc, { hot: (id, on) => (on || id !== this.selected) && this.hot(id, on), select: (id) => this.focusRegion(id) });
-    this.root.append(toolbar, this.legend, this.imagesBox, this.statusBox, this.answerBox, this.elements.root, this.messages, this.live);
+    this.root.append(toolbar, this.legend.root, this.imagesBox, this.statusBox, this.answerBox, this.elements.root, this.messages, this.live);
     this.root.classList.toggle('hide-overlay', !s.overlay);
     this.root.classList.toggle('hide-labels', !s.labels);
     this.wire();
@@ -114,7 +109,7 @@ export class ResultView {
     const models = [...new Set(r.runs.map((x) => modelLabel(x.model)).filter(Boolean))];
     this.statusBox.textContent = [r.status === 'running' ? 'Generating…' : '', models.length ? `${models.length > 1 ? 'Models' : 'Model'}: ${models.join(', ')}` : ''].filter(Boolean).join(' · ');
     const side = isSideBySide(r);
-    this.updateLegend(r, side);
+    this.legend.update(r, side);
     this.updateImages(r);
     if (side) this.updateColumns(r);
     else this.updateAnswer(r);
@@ -226,33 +221,6 @@ export class ResultView {
       return block;
     });
     this.answerBox.replaceChildren(...blocks);
-  }
-
-  /** Side by side: one toggle per model, coloured as its regions; pressing it hides or shows that model's regions. */
-  private updateLegend(r: LoupeResult, side: boolean): void {
-    const models = side ? resultModels(r) : [];
-    const key = JSON.stringify(models.map((m) => modelLabel(m)));
-    if (key === this.legendKey) return;
-    this.legendKey = key;
-    this.legend.hidden = models.length === 0;
-    this.legend.replaceChildren(
-      ...models.map((m, i) => {
-        const b = button(this.doc, '', `Show ${modelLabel(m)}’s regions`, () => this.toggleModel(i, b), !this.hiddenModels.has(i));
-        b.classList.add('loupe-legend-item');
-        b.dataset.model = String(i);
-        b.append(el(this.doc, 'span', `loupe-swatch loupe-c${PALETTE.indexOf(modelColor(i))}`), this.doc.createTextNode(modelLabel(m)));
-        return b;
-      }),
-    );
-  }
-
-  private toggleModel(i: number, b: HTMLButtonElement): void {
-    const hide = !this.hiddenModels.has(i);
-    if (hide) this.hiddenModels.add(i);
-    else this.hiddenModels.delete(i);
-    setPressed(b, !hide);
-    this.root.classList.toggle(`hide-m${i}`, hide);
-    this.announce(`${hide ? 'Hid' : 'Showing'} the regions of ${b.textContent}.`);
   }
 
   /**
