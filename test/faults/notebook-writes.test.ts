@@ -33,9 +33,12 @@ test('edits saved during a run are kept: each result goes to its cell, an edited
   let edited = false;
   const r = await runCli(args('edit.loupe'), {
     cwd: dir,
-    onLine: (line) => {
+    onLine: async (line) => {
       if (edited || !line.startsWith('cell 5 ')) return;
       edited = true;
+      // Edit once cell 5's result is on disk, while cell 6 runs: an edit landing in the instant between the saver's
+      // check and its rename can still be replaced (write.ts says why), and this line is printed just as a save starts.
+      for (let t = 0; t < 2000 && resultOf(read(p).cells[4]!)?.runs[0]?.answer !== 'A tiny fixture image.'; t++) await new Promise((r) => setTimeout(r, 5));
       // What an editor does on save: the whole file, written beside and renamed over it.
       const nb = read(p);
       nb.cells[27] = { ...nb.cells[27]!, source: nb.cells[27]!.source + '\n@set max_new_tokens=9' };

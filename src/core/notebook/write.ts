@@ -55,7 +55,9 @@ export async function checkWritable(path: string, what: string, createFolders = 
  *
  * `unchangedFrom`: replace the file only if it still holds these bytes (another program may save it while the
  * temporary copy is written and synced). Checked synchronously just before the rename, so the window left is a
- * read and a rename with no other work between; returns false, writing nothing, when the file changed.
+ * read and a rename with no other work between; returns false, writing nothing, when the file changed. The window
+ * cannot be closed: POSIX has no portable compare-and-rename (Linux's RENAME_EXCHANGE is not reachable from Node),
+ * and moving the file aside first would leave readers, editors among them, a moment with no file at all.
  */
 export async function writeNotebookFile(path: string, data: Uint8Array, opts: { unchangedFrom?: Uint8Array } = {}): Promise<boolean> {
   const target = await writeTarget(path);
