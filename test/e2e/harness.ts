@@ -157,6 +157,11 @@ const CALM_SETTINGS: Record<string, unknown> = {
   // a tunnel provider, which keeps the scan on unless its source is "output".
   'remote.autoForwardPorts': false,
   'remote.autoForwardPortsSource': 'output',
+  // VS Code's proxy agent reads and parses every system CA certificate on the extension host's first fetch, once per
+  // window and whoever fetches first (about 50–60 ms of X509 parsing in one task here, seen in a CPU profile). In a
+  // real window another extension usually pays it at startup; here Loupe's first remote request would, inside a
+  // measured generation phase. Requests still go through VS Code's patched fetch and its proxy resolution.
+  'http.systemCertificates': false,
 };
 
 export async function startWorkbench(opts: WorkbenchOptions): Promise<Workbench> {
