@@ -77,6 +77,16 @@ const addedToken = (id: number, content: string, special = true, normalized = fa
   id, content, single_word: false, lstrip: false, rstrip: false, normalized, special,
 });
 
+/** Special tokens after the vocabulary, in order: their added-token entries and their ids by text. */
+function addSpecials(v: Vocab, texts: readonly string[]): { added: ReturnType<typeof addedToken>[]; special: Record<string, number> } {
+  const special: Record<string, number> = {};
+  const added = texts.map((t) => {
+    special[t] = v.next;
+    return addedToken(v.next++, t);
+  });
+  return { added, special };
+}
+
 // ---------------------------------------------------------------------------------------------
 // Scripted decoder core, shared by both fixtures.
 //
@@ -563,12 +573,7 @@ function qwenTokenizer(): Tok & { num0: number; special: Record<string, number> 
     ...Object.values(QWEN_ANSWERS).flatMap((a) => a.parts.filter((p): p is string => typeof p === 'string').flatMap((p) => p.split(/<\|[a-z_]+\|>/))),
   ];
   addWords(v, texts, QWEN2_SPLIT_JS);
-  const added: ReturnType<typeof addedToken>[] = [];
-  const special: Record<string, number> = {};
-  for (const s of QWEN_SPECIALS) {
-    special[s] = v.next;
-    added.push(addedToken(v.next++, s));
-  }
+  const { added, special } = addSpecials(v, QWEN_SPECIALS);
   return { vocab: v.vocab, merges: v.merges, added, size: v.next, num0, special };
 }
 
@@ -709,12 +714,7 @@ function smolTokenizer(): Tok & { num0: number; special: Record<string, number> 
     ...SMOL_BOX_WORDS.flatMap((w) => [w, ` ${w}`]),
   ];
   addWords(v, texts, GPT2_SPLIT);
-  const added: ReturnType<typeof addedToken>[] = [];
-  const special: Record<string, number> = {};
-  for (const sp of SMOL_SPECIALS) {
-    special[sp] = v.next;
-    added.push(addedToken(v.next++, sp));
-  }
+  const { added, special } = addSpecials(v, SMOL_SPECIALS);
   return { vocab: v.vocab, merges: v.merges, added, size: v.next, num0, special };
 }
 

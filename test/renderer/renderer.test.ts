@@ -2,23 +2,19 @@
 // that activates dist/renderer.js with a RendererContext, as VS Code does. Screenshots go to test-results/renderer/.
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import sharp from 'sharp';
 import type { BatchRowView, BatchSummary } from '../../src/common/batch';
 import type { LoupeResult, Region, ResultImage } from '../../src/common/result';
 import { loadImage } from '../../src/images/load';
-import { launch, makeResult, openHarness, regionsOf, ROOT, spanOf, startServer, withRun } from './support';
+import { makeResult, regionsOf, ROOT, spanOf, startHarness, withRun, type Harness } from './support';
 
 const SHOTS = join(ROOT, 'test-results', 'renderer');
-let browser: Browser;
-let server: Server;
-let base: string;
+let harness: Harness | undefined;
 let page: Page;
-let requests: string[];
 let tmp: string;
 const img: Record<string, ResultImage> = {};
 
@@ -75,16 +71,13 @@ before(async () => {
   for (const name of ['astronaut.png', 'chelsea.png', 'coffee.png', 'rocket.jpg']) img[name] = await load(join(ROOT, 'examples/images', name), `images/${name}`);
   assert.deepEqual([img.exif.width, img.exif.height], [W, H], 'the EXIF fixture is upright 300×200');
   assert.deepEqual([img.big.display!.width, img.big.width], [1600, 3000]);
-  ({ base, server } = await startServer());
-  browser = await launch();
-  ({ page, requests } = await openHarness(browser, base));
+  harness = await startHarness();
+  page = harness.page;
 });
 
 after(async () => {
   // Nothing may leave the machine: only the local server, blob: and data: URLs.
-  const outside = (requests ?? []).filter((u) => !u.startsWith(base + '/') && !u.startsWith('blob:') && !u.startsWith('data:'));
-  await browser?.close();
-  server?.close();
+  const outside = (await harness?.close()) ?? [];
   await rm(tmp, { recursive: true, force: true });
   assert.deepEqual(outside, [], 'no request leaves 127.0.0.1');
 });

@@ -1,31 +1,25 @@
 // Screens in the renderer (real Chromium): the element table synced with the overlay both ways, keyboard reachable;
 // tappable answers as badges; point markers with their labels; model text shown as text.
 import assert from 'node:assert/strict';
-import type { Server } from 'node:http';
 import { after, before, test } from 'node:test';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import sharp from 'sharp';
 import type { Region, ResultImage } from '../../src/common/result';
-import { launch, makeResult, openHarness, startServer } from './support';
+import { makeResult, startHarness, type Harness } from './support';
 
-let browser: Browser;
-let server: Server;
+let harness: Harness | undefined;
 let page: Page;
-let requests: string[];
 let image: ResultImage;
 
 before(async () => {
   const png = await sharp({ create: { width: 400, height: 300, channels: 3, background: '#202020' } }).png().toBuffer();
   image = { index: 1, source: 'images/screen.png', width: 400, height: 300, format: 'png', display: { mime: 'image/png', data: png.toString('base64'), width: 400, height: 300 } };
-  const s = await startServer();
-  server = s.server;
-  browser = await launch();
-  ({ page, requests } = await openHarness(browser, s.base));
+  harness = await startHarness();
+  page = harness.page;
   await page.evaluate(() => (window as any).h.setup({}));
 });
 after(async () => {
-  await browser?.close();
-  server?.close();
+  await harness?.close();
 });
 
 const ELEMENTS: Region[] = [
@@ -69,7 +63,7 @@ test('the element table lists type, text and box; hovering a row lights its box,
   // The point is a marker at its pixel, with its label chip.
   assert.equal(await page.getAttribute('[data-output="els"] .loupe-region[data-region="3"]', 'd'), 'M300 270h0');
   assert.ok((await page.$$eval('[data-output="els"] .loupe-chip', (c) => c.map((e) => e.textContent))).includes('Forgot password?'));
-  assert.deepEqual(requests.filter((u) => !/^(blob:)?http:\/\/127\.0\.0\.1[:/]/.test(u)), [], 'nothing from the network');
+  assert.deepEqual(harness!.requests.filter((u) => !/^(blob:)?http:\/\/127\.0\.0\.1[:/]/.test(u)), [], 'nothing from the network');
 });
 
 test('a tappable answer is a badge on its region; a result without elements shows no table', async () => {

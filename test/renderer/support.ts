@@ -51,6 +51,31 @@ export async function openHarness(browser: Browser, base: string, viewport = { w
   return { page, requests };
 }
 
+/** The harness on a fresh server and browser, for a test file's before/after. */
+export interface Harness {
+  page: Page;
+  /** Every URL the page requested. */
+  requests: string[];
+  /** Closes browser and server; returns the requests that went anywhere but the local server, blob: or data:. */
+  close(): Promise<string[]>;
+}
+
+export async function startHarness(): Promise<Harness> {
+  const { base, server } = await startServer();
+  const browser = await launch();
+  const { page, requests } = await openHarness(browser, base);
+  return {
+    page,
+    requests,
+    async close() {
+      const outside = requests.filter((u) => !u.startsWith(base + '/') && !u.startsWith('blob:') && !u.startsWith('data:'));
+      await browser.close();
+      server.close();
+      return outside;
+    },
+  };
+}
+
 /** A prompt result with one run over all its images (pass `runs` in `extra` for several). */
 export function makeResult(images: ResultImage[], regions: Region[], answer: string, extra: Partial<LoupeResult> = {}): LoupeResult {
   return {

@@ -2,20 +2,16 @@
 // (keyboard navigable, its frames' overlays), the selected frame large with zoom and its overlay, answers with times.
 import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
-import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { RESULT_VERSION, type LoupeResult, type ResultImage } from '../../src/common/result';
 import { spotPng } from '../helpers/spot';
-import { launch, openHarness, ROOT, startServer } from './support';
+import { ROOT, startHarness, type Harness } from './support';
 
 const SHOTS = join(ROOT, 'test-results', 'renderer');
-let browser: Browser;
-let server: Server;
-let base: string;
+let harness: Harness | undefined;
 let page: Page;
-let requests: string[];
 const BOXES: [number, number, number, number][] = [[20, 100, 80, 160], [180, 100, 240, 160], [340, 100, 400, 160], [420, 100, 480, 160]];
 let result: LoupeResult;
 
@@ -39,15 +35,12 @@ before(async () => {
     timings: {},
     warnings: [],
   };
-  ({ base, server } = await startServer());
-  browser = await launch();
-  ({ page, requests } = await openHarness(browser, base));
+  harness = await startHarness();
+  page = harness.page;
 });
 
 after(async () => {
-  const outside = (requests ?? []).filter((u) => !u.startsWith(base + '/') && !u.startsWith('blob:') && !u.startsWith('data:'));
-  await browser?.close();
-  server?.close();
+  const outside = (await harness?.close()) ?? [];
   assert.deepEqual(outside, [], 'no request leaves 127.0.0.1');
 });
 
