@@ -29,8 +29,4 @@ export class Engines implements EngineSet {
     }
     return { engine: this.local, ref };
   }
-
-  all(): Engine[] {
-    return [this.local, ...this.remotes()];
-  }
 }

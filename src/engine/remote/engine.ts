@@ -247,12 +247,14 @@ export class RemoteEngine implements Engine {
     const timeoutMs = (this.opts.config.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS) * 1000;
     let idle = false;
     let timer: NodeJS.Timeout | undefined;
+    // Restarted on every chunk: refresh() reuses the one timer rather than allocating one per chunk.
     const arm = () => {
-      clearTimeout(timer);
-      timer = setTimeout(() => {
-        idle = true;
-        abort.abort();
-      }, timeoutMs);
+      if (timer) timer.refresh();
+      else
+        timer = setTimeout(() => {
+          idle = true;
+          abort.abort();
+        }, timeoutMs);
     };
     const onCancel = () => abort.abort();
     if (opts.signal?.aborted) throw new LoupeError('cancelled', 'Interrupted.');

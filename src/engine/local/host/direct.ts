@@ -6,15 +6,13 @@ import { LoupeError } from '../../../common/errors';
 import { prepareImage } from '../../../images/prepare';
 import { detectionsText } from '../../dialects/detections';
 import type { Generation } from '../../types';
-import { describeProblems, readLfsPointer, verifyModelDir } from '../download/verify';
 import { familyCapabilities, FAMILIES } from '../families';
 import { DEFAULT_CONFIDENCE, DEFAULT_IOU, YoloDetector } from '../families/yolo';
 import type { DirectFamily } from '../families/types';
-import type { Device, GenerateRequest, LoadedInfo, LoadRequest } from '../protocol';
+import type { GenerateRequest, LoadedInfo, LoadRequest } from '../protocol';
+import { checkFiles, checkFolder, messageOf, type Provider } from './checks';
 import { chooseDtype, onnxFilesFor } from './dtypes';
 import { intraOpThreads } from './threads';
-
-type Provider = Exclude<Device, 'auto'>;
 
 const detectors = new Map<string, { req: LoadRequest; info: LoadedInfo; det: YoloDetector }>();
 
@@ -35,22 +33,20 @@ export async function loadDirect(req: LoadRequest, family: DirectFamily, candida
   const existing = detectors.get(req.key);
   if (existing) return existing.info;
   const t0 = performance.now();
-  const problems = await verifyModelDir(req.folder);
-  if (problems.length) throw new LoupeError('corrupt-model', `${describeProblems(problems)} Download the model again (Loupe: Manage Models).`);
+  await checkFolder(req.folder);
   const fallbacks: LoadedInfo['fallbacks'] = [];
   const config = readJson(join(req.folder, 'config.json'));
   const preprocessor = readJson(join(req.folder, 'preprocessor_config.json'));
   for (const device of candidates) {
     const { file, dtype } = detectorFile(req.folder, family, req.dtype, device !== 'cpu');
-    if (!existsSync(file)) throw new LoupeError('unsupported-model', `The model folder has no ${file.slice(req.folder.length + 1)}: this dtype is not shipped by this model, or the folder is incomplete.`);
-    if (await readLfsPointer(file)) throw new LoupeError('corrupt-model', `${file} is a Git LFS pointer, not the model file: download the real file (git lfs pull, or let Loupe download the model).`);
+    await checkFiles(req.folder, [file]);
     try {
       const det = await YoloDetector.load(file, { device, threads: intraOpThreads(), config, preprocessor });
       const info: LoadedInfo = { key: req.key, provider: device, fallbacks, dtype, loadMs: performance.now() - t0, bytes: statSync(file).size };
       detectors.set(req.key, { req, info, det });
       return info;
     } catch (e) {
-      const msg = String((e as Error)?.message ?? e).split('\n')[0]!.slice(0, 500);
+      const msg = messageOf(e);
       if (e instanceof LoupeError) throw e;
       if (/protobuf parsing failed|INVALID_PROTOBUF|invalid model/i.test(msg)) throw new LoupeError('corrupt-model', `The model file ${file} is corrupt or incomplete (${msg}). Download it again.`);
       if (req.device !== 'auto') throw new LoupeError('load-failed', msg);

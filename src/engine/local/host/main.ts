@@ -6,10 +6,10 @@ import { DEFAULTS } from '../../../common/defaults';
 import { asLoupeError, LoupeError } from '../../../common/errors';
 import { prepareImage } from '../../../images/prepare';
 import type { Device, Dtype, Generation } from '../../types';
-import { describeProblems, readLfsPointer, verifyModelDir } from '../download/verify';
 import { FAMILIES, familyCapabilities } from '../families';
 import type { FamilyImage, FamilyModule, Model, Processor, Tensor } from '../families/types';
 import type { GenerateRequest, HostEvent, HostRequest, LoadedInfo, LoadRequest } from '../protocol';
+import { checkFiles, checkFolder, messageOf, type Provider } from './checks';
 import { chooseDtype, onnxFilesFor } from './dtypes';
 import { startHeartbeat } from './heartbeat';
 import { withInt8Nbits } from './nbits';
@@ -17,7 +17,6 @@ import { intraOpThreads } from './threads';
 import { directFamily, directKeys, directLoaded, generateDirect, isDirectKey, loadDirect, unloadDirect } from './direct';
 
 type TF = typeof import('@huggingface/transformers');
-type Provider = Exclude<Device, 'auto'>;
 
 interface Loaded {
   req: LoadRequest;
@@ -68,10 +67,6 @@ function cudaLibrariesPresent(arch: string): boolean {
   }
 }
 
-function messageOf(e: unknown): string {
-  return String((e as Error)?.message ?? e).split('\n')[0]!.slice(0, 500);
-}
-
 function classifyLoadError(e: unknown, files: string[]): LoupeError {
   const msg = messageOf(e);
   if (/protobuf parsing failed|INVALID_PROTOBUF|invalid model|Load model from .* failed/i.test(msg)) {
@@ -83,20 +78,6 @@ function classifyLoadError(e: unknown, files: string[]): LoupeError {
   }
   if (/Unsupported model type|not supported|Could not locate file/i.test(msg)) return new LoupeError('unsupported-model', msg);
   return new LoupeError('load-failed', msg);
-}
-
-/** Finds truncated files and Git LFS pointers before onnxruntime sees them. */
-async function checkFolder(folder: string): Promise<void> {
-  const problems = await verifyModelDir(folder);
-  if (problems.length) throw new LoupeError('corrupt-model', `${describeProblems(problems)} Download the model again (Loupe: Manage Models).`);
-}
-
-/** The ONNX files of the dtype a provider would load (they differ between GPU and CPU preferences). */
-async function checkFiles(folder: string, files: string[]): Promise<void> {
-  for (const f of files) {
-    if (!existsSync(f)) throw new LoupeError('unsupported-model', `The model folder has no ${f.slice(folder.length + 1)}: this dtype is not shipped by this model, or the folder is incomplete.`);
-    if (await readLfsPointer(f)) throw new LoupeError('corrupt-model', `${f} is a Git LFS pointer, not the model file: download the real file (git lfs pull, or let Loupe download the model).`);
-  }
 }
 
 async function load(req: LoadRequest): Promise<LoadedInfo> {

@@ -4,10 +4,6 @@ export interface Provider {
   kind: string;
   /** How users call it. */
   label: string;
-  /** Where it listens by default (with /v1). */
-  defaultBaseUrl: string;
-  /** A key is usual (hosted APIs); local servers run without one. */
-  usuallyNeedsKey: boolean;
   /**
    * Extra request fields this server understands and Loupe needs: vLLM keeps special tokens when asked, so
    * Qwen2-VL's `<|box_start|>` tags reach the box parser.
