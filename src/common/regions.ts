@@ -83,3 +83,20 @@ export function shapeSvg(s: Shape, attrs: string, pointRadius: number, scale = 1
 export function labelText(label: string, max = 40): string {
   return escapeHtml(label.length > max ? label.slice(0, max - 1) + '…' : label);
 }
+
+/** Area of an [x1, y1, x2, y2] box (0 for an empty or inverted one). */
+export function boxArea(b: readonly number[]): number {
+  return Math.max(0, b[2]! - b[0]!) * Math.max(0, b[3]! - b[1]!);
+}
+
+/** Area two [x1, y1, x2, y2] boxes share. */
+export function boxIntersection(a: readonly number[], b: readonly number[]): number {
+  return Math.max(0, Math.min(a[2]!, b[2]!) - Math.max(a[0]!, b[0]!)) * Math.max(0, Math.min(a[3]!, b[3]!) - Math.max(a[1]!, b[1]!));
+}
+
+/** Intersection over union of two [x1, y1, x2, y2] boxes; 0 when they do not overlap. */
+export function boxIou(a: readonly number[], b: readonly number[]): number {
+  const inter = boxIntersection(a, b);
+  const union = boxArea(a) + boxArea(b) - inter;
+  return union > 0 ? inter / union : 0;
+}

@@ -1,6 +1,7 @@
 // Sub-image splitting (`@set tiles`): Ferret-UI's screen halves and MM1.5's page grid, planned in original pixels;
 // crops of the upright image; and the way back: every part's regions moved to original pixels, pieces cut by a
 // seam joined again, and the overview's boxes kept only where the parts found nothing.
+import { boxArea, boxIntersection } from '../common/regions';
 import type { Region } from '../common/result';
 import { decodePipeline } from './load';
 import { loadSharp } from './sharp';
@@ -220,10 +221,10 @@ export function mergeTiled(parts: PartRegions[], tolerance = 3): Region[] {
   const partBoxes = merged.map((r) => bounds(r.coords));
   for (const r of over) {
     const b = bounds(r.coords);
-    const area = Math.max(1e-9, (b[2] - b[0]) * (b[3] - b[1]));
+    const area = Math.max(1e-9, boxArea(b));
     const hit = partBoxes.some((p) => {
-      const inter = overlap1d(b[0], b[2], p[0], p[2]) * overlap1d(b[1], b[3], p[1], p[3]);
-      const pArea = Math.max(1e-9, (p[2] - p[0]) * (p[3] - p[1]));
+      const inter = boxIntersection(b, p);
+      const pArea = Math.max(1e-9, boxArea(p));
       return inter / Math.min(area, pArea) >= 0.3 || (r.kind === 'point' && b[0] >= p[0] && b[0] <= p[2] && b[1] >= p[1] && b[1] <= p[3]);
     });
     if (!hit) merged.push(r);

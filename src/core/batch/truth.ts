@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
 import { emptyCounts, type ScoreCounts } from '../../common/batch';
 import { LoupeError } from '../../common/errors';
-import { regionBounds } from '../../common/regions';
+import { boxIou, regionBounds } from '../../common/regions';
 import type { Region } from '../../common/result';
 
 export type Box = [number, number, number, number];
@@ -72,15 +72,6 @@ export async function readTruth(source: string, baseDir: string, batchImages: st
   return { source, boxesOf: (image) => boxes.get(image), unmatched };
 }
 
-export function iou(a: Box, b: Box): number {
-  const w = Math.min(a[2], b[2]) - Math.max(a[0], b[0]);
-  const h = Math.min(a[3], b[3]) - Math.max(a[1], b[1]);
-  if (w <= 0 || h <= 0) return 0;
-  const inter = w * h;
-  const area = (r: Box) => Math.max(0, r[2] - r[0]) * Math.max(0, r[3] - r[1]);
-  return inter / (area(a) + area(b) - inter);
-}
-
 /** One image's regions against its truth: boxes (and quads, by their bounds) matched one to one, points tested. */
 export function scoreImage(regions: Region[], truth: Box[]): ScoreCounts {
   const s = emptyCounts();
@@ -91,7 +82,7 @@ export function scoreImage(regions: Region[], truth: Box[]): ScoreCounts {
   s.predicted = boxes.length + points.length;
   // Greedy one-to-one matching by IoU, highest first (COCO's evaluation does the same per threshold).
   const pairs: { t: number; p: number; v: number }[] = [];
-  truth.forEach((t, ti) => boxes.forEach((p, pi) => pairs.push({ t: ti, p: pi, v: iou(t, p) })));
+  truth.forEach((t, ti) => boxes.forEach((p, pi) => pairs.push({ t: ti, p: pi, v: boxIou(t, p) })));
   pairs.sort((a, b) => b.v - a.v);
   const usedT = new Set<number>();
   const usedP = new Set<number>();
@@ -102,7 +93,7 @@ export function scoreImage(regions: Region[], truth: Box[]): ScoreCounts {
     usedP.add(x.p);
     s.hits++;
   }
-  for (const t of truth) s.iouSum += Math.max(0, ...boxes.map((p) => iou(t, p)));
+  for (const t of truth) s.iouSum += Math.max(0, ...boxes.map((p) => boxIou(t, p)));
   s.points = points.length;
   s.pointsIn = points.filter((p) => truth.some((t) => p.coords[0]! >= t[0] && p.coords[0]! <= t[2] && p.coords[1]! >= t[1] && p.coords[1]! <= t[3])).length;
   return s;

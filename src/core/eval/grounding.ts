@@ -1,7 +1,7 @@
 // Scores find-element answers against ScreenSpot-style truth: a hit is an answer whose point (or box centre) lies in
 // the element's box; IoU compares answer boxes with it (a point answer has no area: IoU 0, but it can still hit).
 // Pure, so `loupe eval` can use it when it lands; scripts/screen-score.ts runs it today.
-import { regionBounds } from '../../common/regions';
+import { boxIou, regionBounds } from '../../common/regions';
 import type { Region } from '../../common/result';
 
 export interface GroundingTruth {
@@ -28,11 +28,7 @@ export function scoreAnswer(truth: GroundingTruth, answer: Region | undefined): 
   const [px, py] = answer.kind === 'point' ? [x1, y1] : [(x1 + x2) / 2, (y1 + y2) / 2];
   const hit = px >= tx && px <= tx + tw && py >= ty && py <= ty + th;
   if (answer.kind === 'point') return { hit, iou: 0, answered: true };
-  const iw = Math.max(0, Math.min(x2, tx + tw) - Math.max(x1, tx));
-  const ih = Math.max(0, Math.min(y2, ty + th) - Math.max(y1, ty));
-  const inter = iw * ih;
-  const union = (x2 - x1) * (y2 - y1) + tw * th - inter;
-  return { hit, iou: union > 0 ? inter / union : 0, answered: true };
+  return { hit, iou: boxIou([x1, y1, x2, y2], [tx, ty, tx + tw, ty + th]), answered: true };
 }
 
 export interface GroundingSummary {

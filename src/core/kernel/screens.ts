@@ -1,5 +1,6 @@
 // What the runner adds for screen tasks: the asked `@region` drawn with the answer (a tappable badge, a widget
 // caption), and for `@task list-elements` on a detector, OCR text joined to the detector's boxes.
+import { boxArea, boxIntersection } from '../../common/regions';
 import type { Region } from '../../common/result';
 import type { Task } from '../../common/tasks';
 import { parseAnswer } from '../../engine/dialects';
@@ -17,8 +18,6 @@ export function askedRegions(task: Task, asked: GenerateRequest['regions'], answ
   return [{ image, label: yes === undefined ? 'tappable?' : yes ? 'tappable' : 'not tappable', kind: 'box', coords: [...r.box], ...(yes === undefined ? {} : { tappable: yes }) }];
 }
 
-const area = (b: number[]) => Math.max(0, b[2]! - b[0]!) * Math.max(0, b[3]! - b[1]!);
-const inter = (a: number[], b: number[]) => Math.max(0, Math.min(a[2]!, b[2]!) - Math.max(a[0]!, b[0]!)) * Math.max(0, Math.min(a[3]!, b[3]!) - Math.max(a[1]!, b[1]!));
 
 /**
  * Detector boxes and OCR lines as one element list: a line mostly inside a detected element becomes that element's
@@ -33,9 +32,9 @@ export function combineElements(detected: Region[], lines: Region[]): Region[] {
     let best = -1;
     let bestShare = 0;
     detected.forEach((d, i) => {
-      const share = inter(lb, d.coords) / Math.max(1e-9, area(lb));
+      const share = boxIntersection(lb, d.coords) / Math.max(1e-9, boxArea(lb));
       // The smallest element that holds most of the line: a button inside a card takes its own label.
-      if (share >= 0.5 && (best < 0 || share > bestShare + 1e-9 || (Math.abs(share - bestShare) <= 1e-9 && area(d.coords) < area(detected[best]!.coords)))) [best, bestShare] = [i, share];
+      if (share >= 0.5 && (best < 0 || share > bestShare + 1e-9 || (Math.abs(share - bestShare) <= 1e-9 && boxArea(d.coords) < boxArea(detected[best]!.coords)))) [best, bestShare] = [i, share];
     });
     if (best >= 0) texts.set(best, [...(texts.get(best) ?? []), line]);
     else loose.push({ ...line, type: line.type ?? 'text' });

@@ -4,6 +4,7 @@
 // transformers.js. The native modules load on first use only: this file is also read by the resolver.
 import { readFileSync } from 'node:fs';
 import { LoupeError } from '../../../common/errors';
+import { boxIou } from '../../../common/regions';
 import { loadSharp } from '../../../images/sharp';
 import type { Detection } from '../../dialects/detections';
 import { DETECTOR_TASKS } from '../../dialects/prompts';
@@ -110,14 +111,6 @@ export function letterbox(width: number, height: number, inW: number, inH: numbe
   return { width: w, height: h, left, top, right: inW - w - left, bottom: inH - h - top };
 }
 
-export function iou(a: readonly number[], b: readonly number[]): number {
-  const w = Math.min(a[2]!, b[2]!) - Math.max(a[0]!, b[0]!);
-  const h = Math.min(a[3]!, b[3]!) - Math.max(a[1]!, b[1]!);
-  if (w <= 0 || h <= 0) return 0;
-  const inter = w * h;
-  return inter / ((a[2]! - a[0]!) * (a[3]! - a[1]!) + (b[2]! - b[0]!) * (b[3]! - b[1]!) - inter);
-}
-
 /**
  * Raw output [1, 4 + classes, anchors] (or [1, anchors, 4 + classes]) → boxes in original pixels: best class per
  * anchor, confidence threshold, per-class non-maximum suppression, undone letterbox, clamped to the image.
@@ -154,7 +147,7 @@ export function decodeYolo(
   const kept: typeof cand = [];
   for (const c of cand) {
     if (kept.length >= MAX_DETECTIONS) break;
-    if (kept.some((k) => k.cls === c.cls && iou(k.box, c.box) > o.iou)) continue;
+    if (kept.some((k) => k.cls === c.cls && boxIou(k.box, c.box) > o.iou)) continue;
     kept.push(c);
   }
   const sx = o.width / o.box.width;
