@@ -132,10 +132,16 @@ export async function runBatch(cell: ParsedCell, ctx: PromptContext, deps: Batch
       }
     }
     // Rows from an earlier run have no thumbnails in the sidecar: make them for the rows the output shows.
+    // Side by side, an image has a row per model: decoded once.
+    const thumbs = new Map<string, BatchRowView['thumb']>();
     for (const r of first) {
       if (r.thumb) continue;
-      const img = await loadImage(resolve(baseDir, r.image), { maxPixels: s.maxImagePixels, maxSide: THUMB_SIZE, signal: ctx.signal });
-      if (img.ok) r.thumb = { mime: img.image.display.mime, data: img.image.display.data, width: img.image.display.width, height: img.image.display.height };
+      if (!thumbs.has(r.image)) {
+        const img = await loadImage(resolve(baseDir, r.image), { maxPixels: s.maxImagePixels, maxSide: THUMB_SIZE, signal: ctx.signal });
+        thumbs.set(r.image, img.ok ? { mime: img.image.display.mime, data: img.image.display.data, width: img.image.display.width, height: img.image.display.height } : undefined);
+      }
+      const thumb = thumbs.get(r.image);
+      if (thumb) r.thumb = thumb;
     }
     writer = await SidecarWriter.open(sidecarPath, { truncate: cell.rerun === true });
 
@@ -160,7 +166,8 @@ export async function runBatch(cell: ParsedCell, ctx: PromptContext, deps: Batch
 
     // Work: image by image, each model's request under that model's limit of requests in flight.
     // The rows the output shows get a thumbnail (a decode and an encode); the others only need the header's size.
-    const probe = async (path: string, image: string, index: number, data: Buffer | undefined): Promise<{ ok: true; image: { width: number; height: number }; thumb?: BatchRowView['thumb'] } | { ok: false; error: string }> => {
+    type Probe = { ok: true; image: { width: number; height: number }; thumb?: BatchRowView['thumb'] } | { ok: false; error: string };
+    const probe = async (path: string, image: string, index: number, data: Buffer | undefined): Promise<Probe> => {
       if (index < BATCH_PAGE_ROWS || !data) {
         const img = await loadImage(path, { maxPixels: s.maxImagePixels, maxSide: THUMB_SIZE, signal: ctx.signal });
         if (!img.ok) return img;
@@ -178,14 +185,15 @@ export async function runBatch(cell: ParsedCell, ctx: PromptContext, deps: Batch
     const inFlight = columns.map(() => 0);
     const waiting: (() => void)[] = [];
     const release = () => waiting.splice(0).forEach((w) => w());
-    const runOne = async (c: Column, index: number, image: string, sha: string, data: Buffer | undefined) => {
+    // `probed`: the image's size (and thumbnail), found once for all the models that run it.
+    const runOne = async (c: Column, index: number, image: string, sha: string, data: Buffer | undefined, probed: Promise<Probe>) => {
       const bytes = data?.length ?? 0;
       const col = c.modelIndex ?? 0;
       const path = resolve(baseDir, image);
       const tImg = now();
       const base = { v: BATCH_ROW_VERSION as typeof BATCH_ROW_VERSION, index, image, sha256: sha, bytes, ...(c.modelIndex !== undefined ? { modelIndex: c.modelIndex } : {}), model: c.info };
       let row: BatchRowView;
-      const img = await probe(path, image, index, data);
+      const img = await probed;
       if (!img.ok) {
         row = { ...base, width: 0, height: 0, status: 'error', answer: '', regions: [], stats: { totalMs: round(now() - tImg) }, error: img.error, at: new Date().toISOString() };
       } else {
@@ -263,6 +271,9 @@ export async function runBatch(cell: ParsedCell, ctx: PromptContext, deps: Batch
       }
       // Done before with the same content and settings: the sidecar has it. A changed image runs again.
       const pending = columns.filter((c) => !sha || done.get(slotOf({ index, modelIndex: c.modelIndex })) !== sha);
+      const probed = pending.length ? probe(resolve(baseDir, image), image, index, data) : undefined;
+      // Awaited by each model's run; a batch stopped before any of them starts must not leave it unhandled.
+      probed?.catch(() => undefined);
       for (const c of pending) {
         const slot = slotOf({ index, modelIndex: c.modelIndex });
         if (done.has(slot)) {
@@ -278,7 +289,7 @@ export async function runBatch(cell: ParsedCell, ctx: PromptContext, deps: Batch
         while (inFlight[col]! >= c.slots && !ctx.signal.aborted && !stop) await new Promise<void>((r) => waiting.push(r));
         if (ctx.signal.aborted || stop) break;
         inFlight[col]!++;
-        const task: Promise<void> = runOne(c, index, image, sha, data)
+        const task: Promise<void> = runOne(c, index, image, sha, data, probed!)
           .catch((e: unknown) => {
             stop ??= isLoupeError(e) ? e : new LoupeError('internal', (e as Error).message, { cause: e });
           })

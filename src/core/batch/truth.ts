@@ -14,8 +14,6 @@ export interface Truth {
   source: string;
   /** Boxes [x1, y1, x2, y2] by the batch image they describe (the image's path relative to the notebook). */
   boxesOf(image: string): Box[] | undefined;
-  /** Images of the truth file that match no image of the batch. */
-  unmatched: number;
 }
 
 interface CocoImage {
@@ -43,18 +41,23 @@ export async function readTruth(source: string, baseDir: string, batchImages: st
   }
   const byPath = new Map(batchImages.map((p) => [p, p]));
   const byBase = new Map<string, string[]>();
-  for (const p of batchImages) byBase.set(basename(p), [...(byBase.get(basename(p)) ?? []), p]);
+  // A file_name that ends a batch path after a '/': the first such path in batch order (one map, not a scan per name).
+  const bySuffix = new Map<string, string>();
+  for (const p of batchImages) {
+    const base = basename(p);
+    if (byBase.has(base)) byBase.get(base)!.push(p);
+    else byBase.set(base, [p]);
+    for (let i = p.indexOf('/'); i >= 0; i = p.indexOf('/', i + 1)) if (!bySuffix.has(p.slice(i + 1))) bySuffix.set(p.slice(i + 1), p);
+  }
   const imageOf = new Map<string, string>();
-  let unmatched = 0;
   coco.images.forEach((raw, i) => {
     const im = raw as Partial<CocoImage>;
     if ((typeof im.id !== 'number' && typeof im.id !== 'string') || typeof im.file_name !== 'string') {
       throw new LoupeError('bad-input', `@truth ${source}: images[${i}] needs an id and a file_name.`);
     }
     const name = im.file_name.replace(/\\/g, '/').replace(/^\.\//, '');
-    const hit = byPath.get(name) ?? batchImages.find((p) => p.endsWith('/' + name)) ?? (byBase.get(basename(name))?.length === 1 ? byBase.get(basename(name))![0] : undefined);
+    const hit = byPath.get(name) ?? bySuffix.get(name) ?? (byBase.get(basename(name))?.length === 1 ? byBase.get(basename(name))![0] : undefined);
     if (hit) imageOf.set(String(im.id), hit);
-    else unmatched++;
   });
   const boxes = new Map<string, Box[]>();
   for (const p of imageOf.values()) boxes.set(p, []);
@@ -69,7 +72,7 @@ export async function readTruth(source: string, baseDir: string, batchImages: st
     const [x, y, w, h] = bbox as number[];
     boxes.get(image)!.push([x!, y!, x! + w!, y! + h!]);
   });
-  return { source, boxesOf: (image) => boxes.get(image), unmatched };
+  return { source, boxesOf: (image) => boxes.get(image) };
 }
 
 /** One image's regions against its truth: boxes (and quads, by their bounds) matched one to one, points tested. */
