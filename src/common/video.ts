@@ -74,7 +74,8 @@ export function formatTime(seconds: number, digits = 2): string {
   const h = Math.floor(total / 3600);
   const m = Math.floor((total % 3600) / 60);
   let s = (total % 60).toFixed(digits);
-  if (Number(s) >= 60) s = (59.99).toFixed(digits);
+  // Rounding up to 60 stays in this minute: 59.6 s at 0 digits is 0:59, not 0:60.
+  if (Number(s) >= 60) s = (60 - 10 ** -digits).toFixed(digits);
   const ss = s.padStart(digits ? digits + 3 : 2, '0');
   return h ? `${h}:${String(m).padStart(2, '0')}:${ss}` : `${m}:${ss}`;
 }

@@ -123,6 +123,12 @@ export async function loadClip(ref: VideoRef, index: number, opts: VideoOptions,
 function addFrames(result: LoupeResult, clips: LoadedClip[]): ImageResult[] {
   const all = clips.flatMap((c) => c.frames);
   result.images = toResultImages(all);
+  stampFrames(result, clips);
+  return all;
+}
+
+/** Gives each clip's frames (the result's images, in clip order) their time and clip, and the clips their frames. */
+function stampFrames(result: LoupeResult, clips: LoadedClip[]): void {
   result.videos = [];
   let n = 0;
   for (const c of clips) {
@@ -130,7 +136,6 @@ function addFrames(result: LoupeResult, clips: LoadedClip[]): ImageResult[] {
     c.times.forEach((t, k) => Object.assign(result.images[c.video.frames[k]! - 1]!, { time: Math.round(t * 1e6) / 1e6, video: c.video.index } satisfies Partial<ResultImage>));
     result.videos.push(c.video);
   }
-  return all;
 }
 
 /** A clip that could not be read still has a line in the result saying why. */
@@ -216,10 +221,7 @@ export async function prepareVideoPrompt(cell: ParsedCell, handles: readonly Mod
     loaded: clip.frames,
     clip,
     decorate(result) {
-      const names = result.images.map((img, i) => ({ img, time: clip.times[i]! }));
-      clip.video.frames = names.map((_, i) => i + 1);
-      for (const { img, time } of names) Object.assign(img, { time: Math.round(time * 1e6) / 1e6, video: 1 } satisfies Partial<ResultImage>);
-      result.videos = [clip.video];
+      stampFrames(result, [clip]);
     },
     request(imgs, task) {
       if (taskSpec(task).runs !== 'all-images' || regionTimes.length) return undefined;
