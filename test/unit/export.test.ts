@@ -261,3 +261,17 @@ test('side by side: every export keeps each model\'s run (model, engine, timings
     [2, undefined, undefined, 2900, 'Model not served: engine gpu has no model "nope".'],
   ]);
 });
+
+test('Markdown: a batch row whose answer holds a pipe stays one table row (the pipe escaped once)', async () => {
+  const result: LoupeResult = {
+    version: 2, kind: 'batch', status: 'ok', task: 'caption', images: [], runs: [], params: {}, timings: {}, warnings: [],
+    batch: {
+      sidecar: 'pipes.runs/batch-0.jsonl', globs: ['shots/*.png'], images: 1, models: 1, done: 1, ok: 1, errors: 0, resumed: 0, state: 'done', elapsedMs: 5,
+      rows: [{ v: 1, index: 0, image: 'shots/a|b.png', sha256: '0'.repeat(64), bytes: 1, width: 1, height: 1, status: 'ok', answer: 'left | right', regions: [], stats: {}, at: '2026-12-02T00:00:00Z' }],
+    },
+  } as LoupeResult;
+  const nb: StoredNotebook = { loupe: 1, metadata: {}, cells: [{ kind: 'code', language: 'loupe', source: '@images shots/*.png\n@task caption', metadata: {}, outputs: [{ items: [{ mime: RESULT_MIME, json: result as never }] }] }] };
+  const res = await exportNotebook(nb, 'md', { notebookPath: join(dir, 'pipes.loupe') });
+  const row = readFileSync(res.path, 'utf8').split('\n').find((l) => l.startsWith('| shots/'));
+  assert.equal(row, '| shots/a\\|b.png | left \\| right | 0 | ok |');
+});

@@ -111,7 +111,7 @@ export function fence(text: string, lang = ''): string {
 /** A batch: its summary, scores, and the rows the output holds as a table (the rest are in its sidecar). */
 function batchBlocks(r: LoupeResult): string[] {
   const b = r.batch!;
-  const cell = (v: string) => escapeMarkdown(v).replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
+  const cell = (v: string) => escapeMarkdown(v).replace(/\r?\n/g, ' '); // escapeMarkdown already escapes '|'
   const blocks = [`*${escapeMarkdown(`${r.task} · batch of ${b.images} images${b.models > 1 ? ` × ${b.models} models` : ''} · ${b.ok} ok, ${b.errors} errors · ${b.state}`)}*`];
   if (b.scores?.length) {
     blocks.push(['| Model | Images | True boxes | Hits | Hit rate | Mean IoU |', '| --- | --- | --- | --- | --- | --- |', ...b.scores.map((s) => `| ${cell(modelLabel(s.model))} | ${s.images} | ${s.truth} | ${s.hits} | ${(hitRate(s) * 100).toFixed(1)}% | ${meanIou(s).toFixed(3)} |`)].join('\n'));
