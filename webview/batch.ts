@@ -1,19 +1,12 @@
 // A batch's view (`@images <glob>`): progress (done/total, images per second, time left, errors), the score
 // against `@truth` per model, and a table of rows (thumbnail, image, answer, regions, time, status). The output
 // carries the first rows; the pager asks the extension for the others, which it reads from the batch's sidecar.
-import { BATCH_PAGE_ROWS, hitRate, meanIou, pointInBoxRate, type BatchRowView, type BatchSummary } from '../src/common/batch';
+import { BATCH_PAGE_ROWS, formatDuration, formatPercent, hitRate, meanIou, pointInBoxRate, type BatchRowView, type BatchSummary } from '../src/common/batch';
 import { modelLabel } from '../src/common/labels';
 import type { LoupeResult } from '../src/common/result';
 import { isBatchPageResult, type BatchPageMessage } from '../src/common/renderer-messages';
 import { base64ToBlob, button, el } from './dom';
 import type { ViewDeps } from './view';
-
-const pct = (v: number) => `${(v * 100).toFixed(1)}%`;
-
-function duration(ms: number): string {
-  const s = Math.round(ms / 1000);
-  return s < 60 ? `${s} s` : s < 3600 ? `${Math.floor(s / 60)} min ${s % 60} s` : `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
-}
 
 let nextRequest = 1;
 
@@ -67,7 +60,7 @@ export class BatchView {
     const total = b.images * b.models;
     const parts = [`${b.done.toLocaleString('en-US')} of ${total.toLocaleString('en-US')} done`];
     if (b.state === 'running' && b.imagesPerSecond) parts.push(`${b.imagesPerSecond} images/s`);
-    if (b.state === 'running' && b.etaMs !== undefined && b.done < total) parts.push(`about ${duration(b.etaMs)} left`);
+    if (b.state === 'running' && b.etaMs !== undefined && b.done < total) parts.push(`about ${formatDuration(b.etaMs)} left`);
     parts.push(`${b.errors} error${b.errors === 1 ? '' : 's'}`);
     if (b.resumed) parts.push(`${b.resumed.toLocaleString('en-US')} from an earlier run`);
     const state = { running: 'running', done: 'finished', cancelled: 'cancelled', failed: 'stopped' }[b.state];
@@ -98,7 +91,7 @@ export class BatchView {
     const body = t.createTBody();
     for (const s of b.scores) {
       const row = body.insertRow();
-      for (const v of [modelLabel(s.model) || 'model', String(s.images), String(s.truth), String(s.hits), pct(hitRate(s)), meanIou(s).toFixed(3), s.points ? pct(pointInBoxRate(s)) : '—']) row.insertCell().textContent = v;
+      for (const v of [modelLabel(s.model) || 'model', String(s.images), String(s.truth), String(s.hits), formatPercent(hitRate(s)), meanIou(s).toFixed(3), s.points ? formatPercent(pointInBoxRate(s)) : '—']) row.insertCell().textContent = v;
     }
     this.scores.replaceChildren(t);
   }

@@ -1,6 +1,6 @@
 // Progress on stderr: a download bar (one line rewritten with \r on a terminal, plain lines otherwise)
 // and one line per cell with its status, time, task, model and tokens.
-import { hitRate, meanIou, pointInBoxRate, type BatchSummary } from '../common/batch';
+import { formatDuration, formatPercent, hitRate, meanIou, pointInBoxRate, type BatchSummary } from '../common/batch';
 import { resultModels, runTotals, type LoupeResult } from '../common/result';
 import { formatBytes } from '../engine/local/download/errors';
 import type { PrepareProgress as DownloadProgress } from '../engine/types';
@@ -98,11 +98,6 @@ function batchCounts(b: BatchSummary): string {
   return `batch ${b.images} image${b.images === 1 ? '' : 's'}${models}: ${b.ok} ok, ${b.errors} error${b.errors === 1 ? '' : 's'}${b.resumed ? ` (${b.resumed} from an earlier run)` : ''}; rows in ${b.sidecar}`;
 }
 
-function duration(ms: number): string {
-  const s = Math.round(ms / 1000);
-  return s < 60 ? `${s} s` : s < 3600 ? `${Math.floor(s / 60)} min ${s % 60} s` : `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
-}
-
 /** `batch (cell 3) [#####-----] 120/1000  8.1 img/s  ETA 1 min 48 s  2 errors` (not a `cell N` line: those are results). */
 export function formatBatchLine(label: string, b: BatchSummary): string {
   const total = b.images * b.models;
@@ -111,7 +106,7 @@ export function formatBatchLine(label: string, b: BatchSummary): string {
   return [
     `batch (${label}) [${'#'.repeat(filled)}${'-'.repeat(BAR - filled)}] ${b.done}/${total}`,
     b.imagesPerSecond ? `${b.imagesPerSecond} img/s` : '',
-    b.etaMs !== undefined && b.done < total ? `ETA ${duration(b.etaMs)}` : '',
+    b.etaMs !== undefined && b.done < total ? `ETA ${formatDuration(b.etaMs)}` : '',
     `${b.errors} error${b.errors === 1 ? '' : 's'}`,
   ]
     .filter(Boolean)
@@ -156,10 +151,9 @@ export function formatScores(cell: number, r: LoupeResult): string {
   const b = r.batch!;
   const scores = b.scores ?? [];
   const rows = [['model', 'images', 'true boxes', 'hits', 'hit rate', 'mean IoU', 'point in box']];
-  const pct = (v: number) => `${(v * 100).toFixed(1)}%`;
-  for (const s of scores) rows.push([modelLabel(s.model) || 'model', String(s.images), String(s.truth), String(s.hits), pct(hitRate(s)), meanIou(s).toFixed(3), s.points ? pct(pointInBoxRate(s)) : '-']);
+  for (const s of scores) rows.push([modelLabel(s.model) || 'model', String(s.images), String(s.truth), String(s.hits), formatPercent(hitRate(s)), meanIou(s).toFixed(3), s.points ? formatPercent(pointInBoxRate(s)) : '-']);
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((row) => row[c]!.length)));
   const table = rows.map((row) => row.map((v, c) => (c === 0 ? v.padEnd(widths[c]!) : v.padStart(widths[c]!))).join('  ')).join('\n');
-  const overall = scores.map((s) => (scores.length > 1 ? `overall hit rate (${modelLabel(s.model)}): ${pct(hitRate(s))}` : `overall hit rate: ${pct(hitRate(s))}`)).join('\n');
+  const overall = scores.map((s) => (scores.length > 1 ? `overall hit rate (${modelLabel(s.model)}): ${formatPercent(hitRate(s))}` : `overall hit rate: ${formatPercent(hitRate(s))}`)).join('\n');
   return `cell ${cell}: ${b.globs.map((g) => `@images ${g}`).join(', ')} against @truth ${b.truth ?? ''}${b.state !== 'done' ? ` (${b.state}: ${b.done} of ${b.images * b.models} done)` : ''}\n${table}\n${overall}`;
 }

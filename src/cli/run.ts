@@ -78,6 +78,8 @@ function toStored(o: OutputSpec): StoredOutput {
   return out;
 }
 
+const isScoredBatch = (p: ReturnType<typeof parseCell>) => p.truth !== undefined && p.batch.length > 0;
+
 function readOutputs(outputs: OutputSpec[]): { result?: LoupeResult; error?: string } {
   let result: LoupeResult | undefined;
   let error: string | undefined;
@@ -128,7 +130,7 @@ export async function runCommand(a: RunArgs, io: CliIO): Promise<number> {
   const target = a.export || !a.out ? nbPath : resolve(io.cwd, a.out);
   const exportOut = a.export && a.out ? resolve(io.cwd, a.out) : undefined;
   // eval scores batches against their @truth: a notebook without one is a usage error, before anything runs.
-  if (a.command === 'eval' && !nb.cells.some((c) => c.kind === 'code' && parseCell(c.source).truth && parseCell(c.source).batch.length)) {
+  if (a.command === 'eval' && !nb.cells.some((c) => c.kind === 'code' && isScoredBatch(parseCell(c.source)))) {
     throw new UsageError(`${basename(nbPath)} has no batch cell with @truth to score: add @images <glob> and @truth <COCO json> to a cell (see loupe help)`);
   }
   // Bad output paths are refused before anything runs.
@@ -186,6 +188,8 @@ export async function runCommand(a: RunArgs, io: CliIO): Promise<number> {
   const saver = new NotebookSaver(nb, target, target === nbPath, { say: (m) => io.stderr.write(`loupe: ${m}\n`) });
 
   const code = nb.cells.map((c, i) => ({ cell: c, i })).filter((x) => x.cell.kind === 'code');
+  // Only batch cells report progress as they go: other cells' updates (images and all) are not decoded here.
+  const batchCells = new Set(code.filter((x) => parseCell(x.cell.source).batch.length).map((x) => x.i));
   io.stderr.write(`loupe: running ${rel(io.cwd, nbPath)}: ${code.length} code cell${code.length === 1 ? '' : 's'}, default model ${defaultModel}, device ${a.device}, dtype ${a.dtype}${a.offline ? ', offline' : ''}\n`);
   const t0 = Date.now();
   let failed = 0;
@@ -215,6 +219,7 @@ export async function runCommand(a: RunArgs, io: CliIO): Promise<number> {
           },
           async replaceOutputs(outputs: OutputSpec[]) {
             last = outputs;
+            if (!batchCells.has(i)) return;
             // A batch reports done/total, images per second, time left and errors as it goes.
             const { result } = readOutputs(outputs);
             if (result?.kind === 'batch' && result.batch) {

@@ -99,6 +99,17 @@ export function sidecarRelative(notebookName: string, key: string): string {
   return `${notebookName}.runs/${key}.jsonl`;
 }
 
+/** A rate as a percentage with one decimal: `83.3%`. */
+export function formatPercent(v: number): string {
+  return `${(v * 100).toFixed(1)}%`;
+}
+
+/** Time left, to the second: `48 s`, `1 min 48 s`, `2 h 5 min`. */
+export function formatDuration(ms: number): string {
+  const s = Math.round(ms / 1000);
+  return s < 60 ? `${s} s` : s < 3600 ? `${Math.floor(s / 60)} min ${s % 60} s` : `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
+}
+
 export function hitRate(s: ScoreCounts): number {
   return s.truth ? s.hits / s.truth : 0;
 }

@@ -6,7 +6,7 @@ import { escapeHtml } from '../../common/markup';
 import { coordsText, labelAnchor, regionInImage, regionName, regionShape, shapeSvg } from '../../common/regions';
 import { allRegions, isSideBySide, mainModel, regionColor, resultModels, type LoupeResult, type Region, type ResultImage } from '../../common/result';
 import { modelColor } from '../../common/colors';
-import { hitRate, meanIou } from '../../common/batch';
+import { formatPercent, hitRate, meanIou } from '../../common/batch';
 import { clipFacts, formatTime } from '../../common/video';
 import { parseCell } from '../cells/parser';
 import type { StoredNotebook } from '../notebook/format';
@@ -153,7 +153,7 @@ function renderBatch(r: LoupeResult): string {
   if (b.scores?.length) {
     parts.push(
       `<table class="batch-score"><thead><tr><th>Model</th><th>Images</th><th>True boxes</th><th>Hits (IoU ≥ 0.5)</th><th>Hit rate</th><th>Mean IoU</th></tr></thead><tbody>${b.scores
-        .map((s) => `<tr><td>${escapeHtml(modelLabel(s.model))}</td><td>${s.images}</td><td>${s.truth}</td><td>${s.hits}</td><td>${(hitRate(s) * 100).toFixed(1)}%</td><td>${meanIou(s).toFixed(3)}</td></tr>`)
+        .map((s) => `<tr><td>${escapeHtml(modelLabel(s.model))}</td><td>${s.images}</td><td>${s.truth}</td><td>${s.hits}</td><td>${formatPercent(hitRate(s))}</td><td>${meanIou(s).toFixed(3)}</td></tr>`)
         .join('')}</tbody></table>`,
     );
   }

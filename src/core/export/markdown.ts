@@ -3,7 +3,7 @@
 import { modelColorName } from '../../common/colors';
 import { modelLabel } from '../../common/labels';
 import { coordsText, regionName } from '../../common/regions';
-import { hitRate, meanIou } from '../../common/batch';
+import { formatPercent, hitRate, meanIou } from '../../common/batch';
 import { allRegions, isSideBySide, regionColor, resultModels, type LoupeResult } from '../../common/result';
 import { burnRegions } from '../../images/burn';
 import { loadSharp } from '../../images/sharp';
@@ -114,7 +114,7 @@ function batchBlocks(r: LoupeResult): string[] {
   const cell = (v: string) => escapeMarkdown(v).replace(/\r?\n/g, ' '); // escapeMarkdown already escapes '|'
   const blocks = [`*${escapeMarkdown(`${r.task} · batch of ${b.images} images${b.models > 1 ? ` × ${b.models} models` : ''} · ${b.ok} ok, ${b.errors} errors · ${b.state}`)}*`];
   if (b.scores?.length) {
-    blocks.push(['| Model | Images | True boxes | Hits | Hit rate | Mean IoU |', '| --- | --- | --- | --- | --- | --- |', ...b.scores.map((s) => `| ${cell(modelLabel(s.model))} | ${s.images} | ${s.truth} | ${s.hits} | ${(hitRate(s) * 100).toFixed(1)}% | ${meanIou(s).toFixed(3)} |`)].join('\n'));
+    blocks.push(['| Model | Images | True boxes | Hits | Hit rate | Mean IoU |', '| --- | --- | --- | --- | --- | --- |', ...b.scores.map((s) => `| ${cell(modelLabel(s.model))} | ${s.images} | ${s.truth} | ${s.hits} | ${formatPercent(hitRate(s))} | ${meanIou(s).toFixed(3)} |`)].join('\n'));
   }
   blocks.push(['| Image | Answer | Regions | Status |', '| --- | --- | --- | --- |', ...b.rows.map((row) => `| ${cell(row.image)} | ${cell(row.status === 'ok' ? row.answer : (row.error ?? 'failed'))} | ${row.regions.length} | ${row.status} |`)].join('\n'));
   const rest = b.images * b.models - b.rows.length;
