@@ -287,6 +287,7 @@ export class EnginePromptRunner implements PromptRunner {
     result.timings.loadMs = Math.max(result.timings.loadMs ?? 0, round(x.now() - tLoad));
     // One model's note on its prompt: the cell's warnings when it runs alone, its runs' when side by side.
     if (modelIndex === undefined) result.warnings.push(...warnings);
+    const ocr = {};
     for (const p of plan) {
       if (ctx.signal.aborted) break;
       const run: Run = { images: p.images, ...(modelIndex !== undefined ? { modelIndex } : {}), model: info, status: 'running', answer: '', regions: [], warnings: modelIndex !== undefined ? [...warnings] : [], stats: {} };
@@ -313,7 +314,7 @@ export class EnginePromptRunner implements PromptRunner {
       // The final text replaces the streamed one: markup such as <loc_N> becomes regions.
       const parsed: Parsed = tiled ? tiled.parsed : parseAnswer(handle.dialect, cell.task, gen.raw, { images: gen.images, modelSizes: gen.images.map((i) => ({ width: i.modelWidth, height: i.modelHeight })) });
       // Screens: a detector's elements get their text from the OCR model; a tappable or widget answer is drawn on its region.
-      await screenRegions(cell.task, handle, parsed, req, { engines: this.deps.engines, settings: s, baseDir: ctx.baseDir, signal: ctx.signal, note });
+      await screenRegions(cell.task, handle, parsed, req, { engines: this.deps.engines, settings: s, baseDir: ctx.baseDir, signal: ctx.signal, note, ocr });
       Object.assign(run, {
         status: 'ok',
         answer: parsed.text,

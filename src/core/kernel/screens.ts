@@ -6,7 +6,7 @@ import type { Task } from '../../common/tasks';
 import { parseAnswer } from '../../engine/dialects';
 import { tappableAnswer } from '../../engine/dialects/elements';
 import type { Parsed } from '../../engine/dialects';
-import type { EngineImage, EngineSet, GenerateRequest, ModelHandle } from '../../engine/types';
+import type { Engine, EngineImage, EngineSet, GenerateRequest, LoadedModel, ModelHandle } from '../../engine/types';
 
 /** `@task tappable` and `widget-caption` answer about the cell's region: it is drawn, labelled with the answer. */
 export function askedRegions(task: Task, asked: GenerateRequest['regions'], answer: string, images: number[]): Region[] {
@@ -53,7 +53,7 @@ export function combineElements(detected: Region[], lines: Region[]): Region[] {
  * default model when it reads text with regions and is present (a local folder, or a registry model already
  * downloaded): a detector cell never starts a download of its own.
  */
-export async function ocrModelFor(engines: EngineSet, s: { defaultModel: string; defaultModels?: Partial<Record<Task, string>> }): Promise<{ ref?: string; why?: string }> {
+async function ocrModelFor(engines: EngineSet, s: { defaultModel: string; defaultModels?: Partial<Record<Task, string>> }): Promise<{ ref?: string; why?: string }> {
   const explicit = s.defaultModels?.['ocr-regions'] ?? s.defaultModels?.ocr;
   if (explicit) return { ref: explicit };
   const { engine, ref } = engines.pick(s.defaultModel);
@@ -64,18 +64,24 @@ export async function ocrModelFor(engines: EngineSet, s: { defaultModel: string;
   return listed?.available ? { ref: s.defaultModel } : { why: `${known.id}, the default model, is not downloaded` };
 }
 
-/**
- * Runs OCR with regions on one image with the OCR model and returns its lines as boxes in original pixels, or a
- * warning that says why the elements have no text.
- */
-export async function ocrLines(engines: EngineSet, ocr: { ref?: string; why?: string }, image: EngineImage, base: Omit<GenerateRequest, 'task' | 'images' | 'regions' | 'prompt'>, o: { baseDir?: string; signal: AbortSignal }): Promise<{ lines: Region[]; warning?: string; model?: string }> {
-  const ref = ocr.ref;
-  if (!ref) return { lines: [], warning: `No OCR model for the elements' text (${ocr.why ?? 'none set'}): the detector gives boxes only. Set loupe.defaultModels {"ocr-regions": "<model>"} (e.g. florence-2-base) to add the text of each element.` };
-  const { engine, ref: r } = engines.pick(ref);
-  const handle = await engine.prepare(r, { baseDir: o.baseDir, signal: o.signal });
-  if (!handle.capabilities.includes('ocr-regions')) return { lines: [], warning: `${handle.info.id}, the OCR model for elements, cannot run @task ocr-regions: elements have no text.` };
-  const model = await engine.load(handle, { signal: o.signal });
-  const gen = await engine.generate(model, { ...base, task: 'ocr-regions', prompt: '', images: [image], regions: [] }, { signal: o.signal });
+/** The OCR model, ready to run, or why the elements get no text. */
+export type OcrModel = { engine: Engine; handle: ModelHandle; model: LoadedModel } | { warning: string };
+
+/** Finds, prepares and loads the OCR model: once per cell and model, not per image (see `screenRegions`). */
+async function loadOcrModel(engines: EngineSet, s: { defaultModel: string; defaultModels?: Partial<Record<Task, string>> }, o: { baseDir?: string; signal: AbortSignal }): Promise<OcrModel> {
+  const ocr = await ocrModelFor(engines, s);
+  if (!ocr.ref) return { warning: `No OCR model for the elements' text (${ocr.why ?? 'none set'}): the detector gives boxes only. Set loupe.defaultModels {"ocr-regions": "<model>"} (e.g. florence-2-base) to add the text of each element.` };
+  const { engine, ref } = engines.pick(ocr.ref);
+  const handle = await engine.prepare(ref, { baseDir: o.baseDir, signal: o.signal });
+  if (!handle.capabilities.includes('ocr-regions')) return { warning: `${handle.info.id}, the OCR model for elements, cannot run @task ocr-regions: elements have no text.` };
+  return { engine, handle, model: await engine.load(handle, { signal: o.signal }) };
+}
+
+/** Runs OCR with regions on one image and returns its lines as boxes in original pixels, or why there are none. */
+async function ocrLines(ocr: OcrModel, image: EngineImage, base: Omit<GenerateRequest, 'task' | 'images' | 'regions' | 'prompt'>, signal: AbortSignal): Promise<{ lines: Region[]; warning?: string; model?: string }> {
+  if ('warning' in ocr) return { lines: [], warning: ocr.warning };
+  const { engine, handle, model } = ocr;
+  const gen = await engine.generate(model, { ...base, task: 'ocr-regions', prompt: '', images: [image], regions: [] }, { signal });
   const seen = gen.images[0]!;
   const parsed = parseAnswer(handle.dialect, 'list-elements', gen.raw, { images: [{ width: seen.width, height: seen.height }], modelSizes: [{ width: seen.modelWidth, height: seen.modelHeight }] });
   return { lines: parsed.regions.filter((x) => x.kind === 'box').map((x) => ({ ...x, type: 'text' })), model: handle.info.id };
@@ -90,10 +96,19 @@ export async function screenRegions(
   handle: ModelHandle,
   parsed: Parsed,
   req: GenerateRequest,
-  o: { engines: EngineSet; settings: { defaultModel: string; defaultModels?: Partial<Record<Task, string>>; maxImageTokens: number; maxImagePixels: number }; baseDir?: string; signal: AbortSignal; note(text: string): void },
+  o: {
+    engines: EngineSet;
+    settings: { defaultModel: string; defaultModels?: Partial<Record<Task, string>>; maxImageTokens: number; maxImagePixels: number };
+    baseDir?: string;
+    signal: AbortSignal;
+    note(text: string): void;
+    /** Held by the caller across a cell's runs (one per image): the OCR model is found and loaded once. */
+    ocr: { model?: Promise<OcrModel> };
+  },
 ): Promise<void> {
   if (task === 'list-elements' && handle.dialect === 'detections' && req.images[0]) {
-    const ocr = await ocrLines(o.engines, await ocrModelFor(o.engines, o.settings), req.images[0], { params: {}, maxImageTokens: o.settings.maxImageTokens, maxImagePixels: o.settings.maxImagePixels }, { baseDir: o.baseDir, signal: o.signal });
+    o.ocr.model ??= loadOcrModel(o.engines, o.settings, { baseDir: o.baseDir, signal: o.signal });
+    const ocr = await ocrLines(await o.ocr.model, req.images[0], { params: {}, maxImageTokens: o.settings.maxImageTokens, maxImagePixels: o.settings.maxImagePixels }, o.signal);
     parsed.regions = combineElements(parsed.regions, ocr.lines);
     // The answer lists the elements with text, one per line (each text the span of its box), then counts those
     // without (icons): the table beside the image lists every one.
