@@ -9,7 +9,7 @@ import { addCounts, BATCH_PAGE_ROWS, BATCH_ROW_VERSION, emptyCounts, sidecarRela
 import { describeError, isLoupeError, LoupeError } from '../../common/errors';
 import { RESULT_MIME, RESULT_VERSION, type LoupeResult, type ModelInfo } from '../../common/result';
 import { parseAnswer, type Parsed } from '../../engine/dialects';
-import type { Engine, GenerateRequest, Generation, LoadedModel, ModelHandle, PrepareProgress } from '../../engine/types';
+import type { Engine, GenerateRequest, Generation, LoadedModel, ModelHandle } from '../../engine/types';
 import { inspectImage, loadImage } from '../../images/load';
 import type { ParsedCell } from '../cells/parser';
 import type { PromptContext } from '../kernel/kernel';
@@ -20,11 +20,10 @@ import { readRows, SidecarWriter, slotOf } from './sidecar';
 import { readTruth, scoreImage } from './truth';
 
 export interface BatchDeps {
-  pick(ref: string): { engine: Engine; ref: string };
   /** The model a cell without `@model` runs, and notes saying why. */
   chooseModel(cell: ParsedCell, notes: string[]): string;
-  checkTask(id: string, capabilities: readonly string[], task: ParsedCell['task']): void;
-  withProgress<T>(label: string, fn: (onProgress: (p: PrepareProgress) => void, signal: AbortSignal) => Promise<T>): Promise<T>;
+  /** A model checked against the cell's task and prepared (downloaded), as the runner does for any cell. */
+  prepare(ref: string): Promise<{ engine: Engine; handle: ModelHandle }>;
   onLoaded?(model: LoadedModel): void;
   settings(): { maxImageTokens: number; maxImagePixels: number; batchMaxImages: number; batchLimitHint: string };
   now?: () => number;
@@ -79,11 +78,7 @@ export async function runBatch(cell: ParsedCell, ctx: PromptContext, deps: Batch
     const side = refs.length > 1;
     const columns: Column[] = [];
     for (const [m, ref0] of refs.entries()) {
-      const { engine, ref } = deps.pick(ref0);
-      const known = engine.describe(ref);
-      if (known) deps.checkTask(known.id, known.capabilities, cell.task);
-      const handle = await deps.withProgress(`Loupe: preparing ${ref0}`, (onProgress, signal) => engine.prepare(ref, { baseDir, signal: AbortSignal.any([signal, ctx.signal]), onProgress }));
-      deps.checkTask(handle.info.id, handle.capabilities, cell.task);
+      const { engine, handle } = await deps.prepare(ref0);
       const model = await engine.load(handle, { signal: ctx.signal });
       deps.onLoaded?.(model);
       const info: ModelInfo = { ...handle.info, provider: model.provider, ...(model.dtype ? { dtype: model.dtype } : {}) };

@@ -233,10 +233,8 @@ export class EnginePromptRunner implements PromptRunner {
 
   private runBatch(cell: ParsedCell, ctx: PromptContext): Promise<boolean> {
     return runBatch(cell, ctx, {
-      pick: (ref) => this.deps.engines.pick(ref),
       chooseModel: (c, notes) => this.chooseModel(c, this.deps.settings(), notes),
-      checkTask: (id, capabilities, task) => checkTask(id, capabilities as Capability[], task),
-      withProgress: (label, fn) => this.deps.withProgress(label, fn),
+      prepare: (ref) => this.prepareModel(ref, cell, ctx),
       ...(this.deps.onLoaded ? { onLoaded: (m: LoadedModel) => this.deps.onLoaded!(m) } : {}),
       settings: () => {
         const s = this.deps.settings();
