@@ -1,11 +1,10 @@
 // The element list of a screen (`@task list-elements`, detector boxes): a table synced with the overlay. Hovering a
 // row lights its box, clicking (or Enter on) a row selects the region, selecting a box selects its row. Arrow keys
 // move between rows. Model text goes in through textContent only.
-import { modelColor, PALETTE } from '../src/common/colors';
 import { regionBounds } from '../src/common/regions';
 import type { Region } from '../src/common/result';
 import { el } from './dom';
-import { refClass, type RegionRef } from './overlay';
+import { modelColorClass, refClass, type RegionRef } from './overlay';
 
 export interface ElementTableHost {
   hot(id: number, on: boolean): void;
@@ -93,7 +92,7 @@ export class ElementTable {
       tr.setAttribute('aria-label', `Element ${n + 1}${model ? ` from ${model}` : ''}: ${region.type}${text ? `, ${text}` : ''}, ${region.kind === 'point' ? 'point' : 'box'} [${box.join(', ')}]`);
       const num = el(this.doc, 'td', 'loupe-el-n', String(n + 1));
       if (model && ref.model !== undefined) {
-        num.prepend(el(this.doc, 'span', `loupe-swatch loupe-c${PALETTE.indexOf(modelColor(ref.model))}`));
+        num.prepend(el(this.doc, 'span', `loupe-swatch ${modelColorClass(ref.model)}`));
         num.title = model;
       }
       tr.append(

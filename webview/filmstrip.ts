@@ -1,7 +1,6 @@
 // The view of a video result: each clip's facts, a timeline marking the sampled frames (and those where regions
 // were found), a keyboard-navigable filmstrip of the frames with their timestamps and regions, and the selected
 // frame large, with zoom and its overlay. Answers keep their timestamps: one per frame for per-frame tasks.
-import { modelColor, PALETTE } from '../src/common/colors';
 import { modelLabel } from '../src/common/labels';
 import { allRegions, isSideBySide, type LoupeResult, type ResultImage, type ResultVideo, type Run } from '../src/common/result';
 import { clipFacts, formatTime } from '../src/common/video';
@@ -10,46 +9,9 @@ import { ViewSync } from './compare';
 import { base64ToBlob, button, el, setPressed } from './dom';
 import { ImageFigure } from './figure';
 import { ModelLegend } from './legend';
-import { buildOverlay, type RegionRef } from './overlay';
+import { buildOverlay, modelColorClass, type RegionRef } from './overlay';
 import type { Settings, ViewDeps } from './view';
 import { IDENTITY, ZOOM_STEP, zoomAt, type View } from './viewport';
-
-const STYLE_ID = 'loupe-video-style';
-const CSS = `
-.loupe-clip { margin: 0 0 10px; }
-.loupe-clip-facts { font-size: 12px; color: var(--vscode-descriptionForeground); margin: 2px 0 6px; overflow-wrap: anywhere; }
-.loupe-timeline { position: relative; height: 18px; margin: 4px 6px 8px; }
-.loupe-timeline-bar { position: absolute; left: 0; right: 0; top: 8px; height: 2px; background: var(--vscode-widget-border, var(--vscode-descriptionForeground)); opacity: 0.6; }
-.loupe-tick { position: absolute; top: 2px; width: 8px; height: 14px; margin-left: -4px; padding: 0; border: 0; border-radius: 2px; cursor: pointer;
-  background: var(--vscode-descriptionForeground); opacity: 0.7; }
-.loupe-tick.is-found { background: var(--vscode-charts-orange, #d18616); opacity: 1; height: 16px; top: 1px; }
-.loupe-tick.is-current { outline: 2px solid var(--vscode-focusBorder); outline-offset: 1px; opacity: 1; }
-.loupe-filmstrip { display: flex; gap: 6px; overflow-x: auto; padding: 2px 2px 6px; }
-.loupe-thumb { flex: 0 0 auto; width: 128px; margin: 0; cursor: pointer; border: 2px solid transparent; border-radius: 3px; }
-.loupe-thumb[aria-selected="true"] { border-color: var(--vscode-focusBorder); }
-.loupe-thumb:focus-visible { outline: 1px solid var(--vscode-focusBorder); outline-offset: 1px; }
-.loupe-thumb-frame { position: relative; width: 100%; }
-.loupe-thumb-frame > img { display: block; width: 100%; height: 100%; image-orientation: none; }
-.loupe-thumb .loupe-svg { position: absolute; inset: 0; }
-.loupe-thumb-time { display: flex; justify-content: space-between; font-size: 11px; color: var(--vscode-descriptionForeground); padding: 1px 2px; }
-.loupe-thumb.is-found .loupe-thumb-time::after { content: '●'; color: var(--vscode-charts-orange, #d18616); }
-.loupe-frame-large { margin-top: 6px; }
-.loupe-frame-answers { margin: 8px 0; padding-left: 0; list-style: none; }
-.loupe-frame-answers li { margin: 2px 0; white-space: pre-wrap; overflow-wrap: anywhere; }
-.loupe-frame-answers li.is-current { background: var(--vscode-list-inactiveSelectionBackground, transparent); }
-.loupe-time { font: inherit; font-size: 12px; font-variant-numeric: tabular-nums; margin-right: 6px; padding: 0 4px; cursor: pointer;
-  color: var(--vscode-textLink-foreground); background: transparent; border: 1px solid transparent; border-radius: 2px; }
-.loupe-time:focus-visible { border-color: var(--vscode-focusBorder); }
-.loupe-run-model { display: inline-flex; align-items: center; gap: 4px; margin-right: 4px; font-weight: 600; }
-`;
-
-function ensureVideoStyle(doc: Document): void {
-  if (doc.getElementById(STYLE_ID)) return;
-  const style = doc.createElement('style');
-  style.id = STYLE_ID;
-  style.textContent = CSS;
-  doc.head.appendChild(style);
-}
 
 interface Thumb {
   el: HTMLElement;
@@ -86,7 +48,6 @@ export class VideoView {
     doc: Document,
     private readonly deps: ViewDeps,
   ) {
-    ensureVideoStyle(doc);
     this.doc = doc;
     this.root = el(doc, 'div', 'loupe-result loupe-video');
     const s: Settings = deps.settings();
@@ -415,7 +376,7 @@ export class VideoView {
   /** Side by side: the model's swatch and name before its answer. */
   private modelTag(run: Run): HTMLElement {
     const tag = el(this.doc, 'span', 'loupe-run-model');
-    tag.append(el(this.doc, 'span', `loupe-swatch loupe-c${PALETTE.indexOf(modelColor(run.modelIndex ?? 0))}`), this.doc.createTextNode(`${this.modelName(run)}: `));
+    tag.append(el(this.doc, 'span', `loupe-swatch ${modelColorClass(run.modelIndex ?? 0)}`), this.doc.createTextNode(`${this.modelName(run)}: `));
     return tag;
   }
 

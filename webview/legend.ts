@@ -1,6 +1,6 @@
 // Side by side (`@model a, b`): one toggle per model, in its colour (the legend of the regions' colours). Pressing
 // one hides or shows that model's regions through a `hide-m<i>` class on the view's root (styles.ts).
-import { modelColor, PALETTE } from '../src/common/colors';
+import { modelColorClass } from './overlay';
 import { modelLabel } from '../src/common/labels';
 import { resultModels, type LoupeResult } from '../src/common/result';
 import { button, el, setPressed } from './dom';
@@ -34,7 +34,7 @@ export class ModelLegend {
         const b = button(this.doc, '', `Show ${modelLabel(m)}’s regions`, () => this.toggle(i, b), !this.hidden.has(i));
         b.classList.add('loupe-legend-item');
         b.dataset.model = String(i);
-        b.append(el(this.doc, 'span', `loupe-swatch loupe-c${PALETTE.indexOf(modelColor(i))}`), this.doc.createTextNode(modelLabel(m)));
+        b.append(el(this.doc, 'span', `loupe-swatch ${modelColorClass(i)}`), this.doc.createTextNode(modelLabel(m)));
         return b;
       }),
     );

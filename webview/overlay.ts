@@ -32,9 +32,14 @@ export function colorClass(label: string): string {
   return `loupe-c${PALETTE.indexOf(labelColor(label))}`;
 }
 
+/** The palette class of a model side by side (its column, legend swatch and regions). */
+export function modelColorClass(model: number): string {
+  return `loupe-c${PALETTE.indexOf(modelColor(model))}`;
+}
+
 /** A region's classes: its model's colour and toggle class side by side, else its label's colour. */
 export function refClass(ref: RegionRef): string {
-  return ref.model !== undefined ? `loupe-c${PALETTE.indexOf(modelColor(ref.model))} loupe-m${ref.model}` : colorClass(ref.region.label);
+  return ref.model !== undefined ? `${modelColorClass(ref.model)} loupe-m${ref.model}` : colorClass(ref.region.label);
 }
 
 export interface Overlay {

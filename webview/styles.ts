@@ -114,6 +114,32 @@ export const CSS = `
 .loupe-chip.is-not-tappable::before { content: "✗ "; }
 .loupe-chip.is-tappable, .loupe-chip.is-not-tappable { font-weight: 600; border-radius: 8px; padding: 0 6px; }
 .loupe-region.loupe-point { stroke-width: 11; }
+/* Video: clip facts, timeline, filmstrip, the large frame, answers with times (filmstrip.ts). */
+.loupe-clip { margin: 0 0 10px; }
+.loupe-clip-facts { font-size: 12px; color: var(--vscode-descriptionForeground); margin: 2px 0 6px; overflow-wrap: anywhere; }
+.loupe-timeline { position: relative; height: 18px; margin: 4px 6px 8px; }
+.loupe-timeline-bar { position: absolute; left: 0; right: 0; top: 8px; height: 2px; background: var(--vscode-widget-border, var(--vscode-descriptionForeground)); opacity: 0.6; }
+.loupe-tick { position: absolute; top: 2px; width: 8px; height: 14px; margin-left: -4px; padding: 0; border: 0; border-radius: 2px; cursor: pointer;
+  background: var(--vscode-descriptionForeground); opacity: 0.7; }
+.loupe-tick.is-found { background: var(--vscode-charts-orange, #d18616); opacity: 1; height: 16px; top: 1px; }
+.loupe-tick.is-current { outline: 2px solid var(--vscode-focusBorder); outline-offset: 1px; opacity: 1; }
+.loupe-filmstrip { display: flex; gap: 6px; overflow-x: auto; padding: 2px 2px 6px; }
+.loupe-thumb { flex: 0 0 auto; width: 128px; margin: 0; cursor: pointer; border: 2px solid transparent; border-radius: 3px; }
+.loupe-thumb[aria-selected="true"] { border-color: var(--vscode-focusBorder); }
+.loupe-thumb:focus-visible { outline: 1px solid var(--vscode-focusBorder); outline-offset: 1px; }
+.loupe-thumb-frame { position: relative; width: 100%; }
+.loupe-thumb-frame > img { display: block; width: 100%; height: 100%; image-orientation: none; }
+.loupe-thumb .loupe-svg { position: absolute; inset: 0; }
+.loupe-thumb-time { display: flex; justify-content: space-between; font-size: 11px; color: var(--vscode-descriptionForeground); padding: 1px 2px; }
+.loupe-thumb.is-found .loupe-thumb-time::after { content: '●'; color: var(--vscode-charts-orange, #d18616); }
+.loupe-frame-large { margin-top: 6px; }
+.loupe-frame-answers { margin: 8px 0; padding-left: 0; list-style: none; }
+.loupe-frame-answers li { margin: 2px 0; white-space: pre-wrap; overflow-wrap: anywhere; }
+.loupe-frame-answers li.is-current { background: var(--vscode-list-inactiveSelectionBackground, transparent); }
+.loupe-time { font: inherit; font-size: 12px; font-variant-numeric: tabular-nums; margin-right: 6px; padding: 0 4px; cursor: pointer;
+  color: var(--vscode-textLink-foreground); background: transparent; border: 1px solid transparent; border-radius: 2px; }
+.loupe-time:focus-visible { border-color: var(--vscode-focusBorder); }
+.loupe-run-model { display: inline-flex; align-items: center; gap: 4px; margin-right: 4px; font-weight: 600; }
 ${PALETTE_CSS}
 ${MODEL_CSS}
 @media (forced-colors: active) { .loupe-region { stroke: Highlight; } .loupe-chip { forced-color-adjust: none; } }

@@ -2,7 +2,6 @@
 // Built once per output id and updated in place while the result streams.
 import { modelLabel } from '../src/common/labels';
 import { coordsText } from '../src/common/regions';
-import { PALETTE, modelColor } from '../src/common/colors';
 import { allRegions, isSideBySide, type LoupeResult, type Region, type Run } from '../src/common/result';
 import type { AskAboutRegionMessage, RendererMessage } from '../src/common/renderer-messages';
 import { renderAnswer } from './answer';
@@ -11,7 +10,7 @@ import { button, el, setPressed } from './dom';
 import { ModelLegend } from './legend';
 import { ImageFigure } from './figure';
 import { ElementTable } from './elements';
-import type { RegionRef } from './overlay';
+import { modelColorClass, type RegionRef } from './overlay';
 import { IDENTITY, ZOOM_STEP, zoomAt, type View } from './viewport';
 
 /** What the renderer remembers between outputs and sessions (ctx.setState). */
@@ -247,7 +246,7 @@ export class ResultView {
       col.setAttribute('aria-label', `Answer of ${name}`);
       const status = runs.some((x) => x.run.status === 'running') ? 'generating…' : runs.some((x) => x.run.status === 'error') ? 'failed' : columnStats(runs.map((x) => x.run));
       const head = el(this.doc, 'div', 'loupe-column-head');
-      head.append(el(this.doc, 'span', `loupe-swatch loupe-c${PALETTE.indexOf(modelColor(m))}`), el(this.doc, 'strong', undefined, name), el(this.doc, 'span', 'loupe-column-stats', status));
+      head.append(el(this.doc, 'span', `loupe-swatch ${modelColorClass(m)}`), el(this.doc, 'strong', undefined, name), el(this.doc, 'span', 'loupe-column-stats', status));
       col.appendChild(head);
       for (const { run, k } of runs) {
         if (runs.length > 1) col.appendChild(el(this.doc, 'div', 'loupe-column-sub', `Image ${run.images.join(', ')}`));
