@@ -1,7 +1,7 @@
 // A batch's view (`@images <glob>`): progress (done/total, images per second, time left, errors), the score
 // against `@truth` per model, and a table of rows (thumbnail, image, answer, regions, time, status). The output
 // carries the first rows; the pager asks the extension for the others, which it reads from the batch's sidecar.
-import { BATCH_PAGE_ROWS, formatDuration, formatPercent, hitRate, meanIou, pointInBoxRate, type BatchRowView, type BatchSummary } from '../src/common/batch';
+import { BATCH_PAGE_ROWS, formatEta, formatPercent, hitRate, meanIou, pointInBoxRate, type BatchRowView, type BatchSummary } from '../src/common/batch';
 import { modelLabel } from '../src/common/labels';
 import type { LoupeResult } from '../src/common/result';
 import { isBatchPageResult, type BatchPageMessage } from '../src/common/renderer-messages';
@@ -60,7 +60,7 @@ export class BatchView {
     const total = b.images * b.models;
     const parts = [`${b.done.toLocaleString('en-US')} of ${total.toLocaleString('en-US')} done`];
     if (b.state === 'running' && b.imagesPerSecond) parts.push(`${b.imagesPerSecond} images/s`);
-    if (b.state === 'running' && b.etaMs !== undefined && b.done < total) parts.push(`about ${formatDuration(b.etaMs)} left`);
+    if (b.state === 'running' && b.etaMs !== undefined && b.done < total) parts.push(`about ${formatEta(b.etaMs)} left`);
     parts.push(`${b.errors} error${b.errors === 1 ? '' : 's'}`);
     if (b.resumed) parts.push(`${b.resumed.toLocaleString('en-US')} from an earlier run`);
     const state = { running: 'running', done: 'finished', cancelled: 'cancelled', failed: 'stopped' }[b.state];

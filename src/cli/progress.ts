@@ -1,6 +1,6 @@
 // Progress on stderr: a download bar (one line rewritten with \r on a terminal, plain lines otherwise)
 // and one line per cell with its status, time, task, model and tokens.
-import { formatDuration, formatPercent, hitRate, meanIou, pointInBoxRate, type BatchSummary } from '../common/batch';
+import { formatEta, formatPercent, hitRate, meanIou, pointInBoxRate, type BatchSummary } from '../common/batch';
 import { resultModels, runTotals, type LoupeResult } from '../common/result';
 import { formatBytes } from '../engine/local/download/errors';
 import type { PrepareProgress as DownloadProgress } from '../engine/types';
@@ -106,7 +106,7 @@ export function formatBatchLine(label: string, b: BatchSummary): string {
   return [
     `batch (${label}) [${'#'.repeat(filled)}${'-'.repeat(BAR - filled)}] ${b.done}/${total}`,
     b.imagesPerSecond ? `${b.imagesPerSecond} img/s` : '',
-    b.etaMs !== undefined && b.done < total ? `ETA ${formatDuration(b.etaMs)}` : '',
+    b.etaMs !== undefined && b.done < total ? `ETA ${formatEta(b.etaMs)}` : '',
     `${b.errors} error${b.errors === 1 ? '' : 's'}`,
   ]
     .filter(Boolean)

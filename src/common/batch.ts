@@ -105,7 +105,7 @@ export function formatPercent(v: number): string {
 }
 
 /** Time left, to the second: `48 s`, `1 min 48 s`, `2 h 5 min`. */
-export function formatDuration(ms: number): string {
+export function formatEta(ms: number): string {
   const s = Math.round(ms / 1000);
   return s < 60 ? `${s} s` : s < 3600 ? `${Math.floor(s / 60)} min ${s % 60} s` : `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
 }

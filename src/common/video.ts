@@ -85,6 +85,16 @@ export function formatDuration(seconds: number): string {
   return formatTime(Math.round(seconds), 0);
 }
 
+/** The line before a clip's frames in prompts without a video template of their own (local chat families, servers). */
+export function framesIntro(n: number, duration: number): string {
+  return `The following ${n} frame${n === 1 ? ' is' : 's are'} sampled from a ${formatDuration(duration)} video, each after its time.`;
+}
+
+/** The line before each frame in those prompts. */
+export function frameHeading(seconds: number): string {
+  return `\nFrame at ${formatTime(seconds, 1)}:\n`;
+}
+
 /** SmolVLM2's video prompt writes the clip's length as Python's `str(timedelta(seconds=int(d)))`: `0:00:40`. */
 export function hmsDuration(seconds: number): string {
   const s = Math.max(0, Math.floor(seconds));

@@ -7,7 +7,7 @@
 // the stream, and errors a user can act on.
 import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
 import { DEFAULTS } from '../../common/defaults';
-import { formatDuration, formatTime } from '../../common/video';
+import { frameHeading, framesIntro } from '../../common/video';
 import { LoupeError } from '../../common/errors';
 import { encodeForServer } from '../../images/prepare';
 import type { Dialect } from '../dialects';
@@ -217,8 +217,8 @@ export class RemoteEngine implements Engine {
     const v = req.video && dialect !== 'florence2' && images.length ? req.video : undefined;
     const content: OpenAI.Chat.Completions.ChatCompletionContentPart[] = v
       ? [
-          { type: 'text' as const, text: `The following ${images.length} frame${images.length === 1 ? ' is' : 's are'} sampled from a ${formatDuration(v.duration)} video, each after its time.` },
-          ...images.flatMap((i, k) => [{ type: 'text' as const, text: `\nFrame at ${formatTime(v.times[k] ?? 0, 1)}:\n` }, imagePart(i)]),
+          { type: 'text' as const, text: framesIntro(images.length, v.duration) },
+          ...images.flatMap((i, k) => [{ type: 'text' as const, text: frameHeading(v.times[k] ?? 0) }, imagePart(i)]),
           { type: 'text' as const, text: `\n${text}` },
         ]
       : [...images.map(imagePart), { type: 'text' as const, text }];

@@ -4,7 +4,7 @@ import { TASKS, usesBoxes } from '../../../common/tasks';
 import { LoupeError } from '../../../common/errors';
 import { chatInstruction, regionText } from '../../dialects/prompts';
 import type { Size } from '../../dialects/frames';
-import { formatDuration, formatTime } from '../../../common/video';
+import { frameHeading, framesIntro } from '../../../common/video';
 import type { Built, BuildContext, FamilyModule, Processor, Tensor } from './types';
 
 interface ChatOptions {
@@ -28,8 +28,8 @@ interface ChatOptions {
 export function timestampedFrames(ctx: BuildContext, instruction: string): { content: unknown[]; expand?: (text: string) => string } {
   const v = ctx.video!;
   const n = ctx.images.length;
-  const content: unknown[] = [{ type: 'text', text: `The following ${n} frame${n === 1 ? ' is' : 's are'} sampled from a ${formatDuration(v.duration)} video, each after its time.` }];
-  ctx.images.forEach((_, i) => content.push({ type: 'text', text: `\nFrame at ${formatTime(v.times[i] ?? 0, 1)}:\n` }, { type: 'image' }));
+  const content: unknown[] = [{ type: 'text', text: framesIntro(n, v.duration) }];
+  ctx.images.forEach((_, i) => content.push({ type: 'text', text: frameHeading(v.times[i] ?? 0) }, { type: 'image' }));
   content.push({ type: 'text', text: `\n${instruction}` });
   return { content };
 }
