@@ -69,11 +69,7 @@ export class NotebookSaver {
         disk = parseNotebook(bytes, basename(this.target));
       } catch (e) {
         // Deleted, emptied or no longer a notebook: never write over what is there now.
-        this.beside = besidePath(this.target, this.now());
-        this.written = this.beside;
-        this.events.say(`${this.target} changed during the run and cannot be read as a notebook now (${describeError(e).message.split('\n')[0]}): it was left as it is, and the results go to ${this.beside}`);
-        await writeNotebookFile(this.beside, serializeNotebook(this.current()));
-        return;
+        return this.goBeside(`changed during the run and cannot be read as a notebook now (${describeError(e).message.split('\n')[0]})`);
       }
       const { notebook, report } = mergeResults(this.ran, disk, this.results);
       const merged = Buffer.from(serializeNotebook(notebook));
@@ -81,13 +77,17 @@ export class NotebookSaver {
       if (await writeNotebookFile(this.target, merged, { unchangedFrom: bytes as Buffer })) return this.tell(report);
       if (attempt >= MAX_MERGES) {
         // Saved over and over while we merge: leave it to the editor, and keep the results beside it.
-        this.beside = besidePath(this.target, this.now());
-        this.written = this.beside;
-        this.events.say(`${this.target} kept changing while the results were merged into it (${MAX_MERGES + 1} tries): it was left as it is, and the results go to ${this.beside}`);
-        await writeNotebookFile(this.beside, serializeNotebook(this.current()));
-        return;
+        return this.goBeside(`kept changing while the results were merged into it (${MAX_MERGES + 1} tries)`);
       }
     }
+  }
+
+  /** Leaves the target as it is: this and every later save go to a file beside it. */
+  private async goBeside(why: string): Promise<void> {
+    this.beside = besidePath(this.target, this.now());
+    this.written = this.beside;
+    this.events.say(`${this.target} ${why}: it was left as it is, and the results go to ${this.beside}`);
+    await writeNotebookFile(this.beside, serializeNotebook(this.current()));
   }
 
   private tell(r: MergeReport): void {

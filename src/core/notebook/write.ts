@@ -76,25 +76,23 @@ export async function writeNotebookFile(path: string, data: Uint8Array, opts: { 
     } finally {
       await fh.close();
     }
-    if (opts.unchangedFrom) {
-      let now: Buffer | undefined;
-      try {
-        now = readFileSync(target);
-      } catch {
-        now = undefined;
-      }
-      if (!now || !now.equals(opts.unchangedFrom)) return false;
-      if (st && st.nlink > 1) await fsp.copyFile(tmp, target);
-      else renameSync(tmp, target);
-      return true;
-    }
+    // Checked synchronously just before the rename: nothing of ours runs between the two.
+    if (opts.unchangedFrom && !sameBytes(target, opts.unchangedFrom)) return false;
     if (st && st.nlink > 1) await fsp.copyFile(tmp, target);
-    else await fsp.rename(tmp, target);
+    else renameSync(tmp, target);
     return true;
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     throw new LoupeError('write-failed', `could not write ${path}: ${err.code === 'EISDIR' ? 'it is a folder' : err.message}`, { cause: e });
   } finally {
     await fsp.rm(tmp, { force: true }).catch(() => undefined);
+  }
+}
+
+function sameBytes(path: string, bytes: Uint8Array): boolean {
+  try {
+    return readFileSync(path).equals(bytes);
+  } catch {
+    return false;
   }
 }
