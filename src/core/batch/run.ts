@@ -8,7 +8,7 @@ import { basename, resolve } from 'node:path';
 import { addCounts, BATCH_PAGE_ROWS, BATCH_ROW_VERSION, emptyCounts, sidecarRelative, THUMB_SIZE, type BatchRow, type BatchRowView, type BatchScore, type BatchSummary, type ScoreCounts } from '../../common/batch';
 import { describeError, isLoupeError, LoupeError } from '../../common/errors';
 import { RESULT_MIME, RESULT_VERSION, type LoupeResult, type ModelInfo } from '../../common/result';
-import { parseAnswer, type Parsed } from '../../engine/dialects';
+import { parseGeneration, type Parsed } from '../../engine/dialects';
 import type { Engine, GenerateRequest, Generation, LoadedModel, ModelHandle } from '../../engine/types';
 import { inspectImage, loadImage } from '../../images/load';
 import type { ParsedCell } from '../cells/parser';
@@ -223,7 +223,7 @@ export async function runBatch(cell: ParsedCell, ctx: PromptContext, deps: Batch
           row = { ...base, width: img.image.width, height: img.image.height, status: 'error', answer: '', regions: [], stats: { totalMs: round(now() - tImg) }, error: `${err.title}: ${err.message}`, at: new Date().toISOString(), ...thumb };
         } else {
           failuresInARow = 0;
-          const parsed = gen.parsed ?? parseAnswer(c.handle.dialect, cell.task, gen.raw, { images: gen.images, modelSizes: gen.images.map((i) => ({ width: i.modelWidth, height: i.modelHeight })) });
+          const parsed = gen.parsed ?? parseGeneration(c.handle.dialect, cell.task, gen);
           const warnings = [...new Set([...tileWarnings, ...parsed.warnings, ...(gen.warnings ?? [])])];
           row = {
             ...base,

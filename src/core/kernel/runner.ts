@@ -5,7 +5,7 @@ import { describeError, LoupeError } from '../../common/errors';
 import { RESULT_MIME, RESULT_VERSION, allRegions, regionColor, type LoupeResult, type ModelInfo, type Run } from '../../common/result';
 import { taskSpec, type Task } from '../../common/tasks';
 import { clampBox } from '../../common/regions';
-import { parseAnswer, type Parsed } from '../../engine/dialects';
+import { parseGeneration, type Parsed } from '../../engine/dialects';
 import { usesPrompt } from '../../engine/dialects/prompts';
 import { modelsFor } from '../../engine/registry';
 import type { Capability, Engine, EngineImage, EngineSet, GenerateRequest, LoadedModel, ModelHandle, PrepareProgress } from '../../engine/types';
@@ -310,7 +310,7 @@ export class EnginePromptRunner implements PromptRunner {
       const tiled = tiling ? await generateTiled(engine, model, handle.dialect, req, tiling, size, streamOpts) : undefined;
       const gen = tiled ?? (await engine.generate(model, req, streamOpts));
       // The final text replaces the streamed one: markup such as <loc_N> becomes regions.
-      const parsed: Parsed = tiled ? tiled.parsed : parseAnswer(handle.dialect, cell.task, gen.raw, { images: gen.images, modelSizes: gen.images.map((i) => ({ width: i.modelWidth, height: i.modelHeight })) });
+      const parsed: Parsed = tiled ? tiled.parsed : parseGeneration(handle.dialect, cell.task, gen);
       // Screens: a detector's elements get their text from the OCR model; a tappable or widget answer is drawn on its region.
       await screenRegions(cell.task, handle, parsed, req, { engines: this.deps.engines, settings: s, baseDir: ctx.baseDir, signal: ctx.signal, note, ocr });
       Object.assign(run, {

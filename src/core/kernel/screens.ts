@@ -3,7 +3,7 @@
 import { boxArea, boxIntersection } from '../../common/regions';
 import type { Region } from '../../common/result';
 import type { Task } from '../../common/tasks';
-import { parseAnswer } from '../../engine/dialects';
+import { parseGeneration } from '../../engine/dialects';
 import { tappableAnswer } from '../../engine/dialects/elements';
 import type { Parsed } from '../../engine/dialects';
 import type { Engine, EngineImage, EngineSet, GenerateRequest, LoadedModel, ModelHandle } from '../../engine/types';
@@ -82,8 +82,7 @@ async function ocrLines(ocr: OcrModel, image: EngineImage, base: Omit<GenerateRe
   if ('warning' in ocr) return { lines: [], warning: ocr.warning };
   const { engine, handle, model } = ocr;
   const gen = await engine.generate(model, { ...base, task: 'ocr-regions', prompt: '', images: [image], regions: [] }, { signal });
-  const seen = gen.images[0]!;
-  const parsed = parseAnswer(handle.dialect, 'list-elements', gen.raw, { images: [{ width: seen.width, height: seen.height }], modelSizes: [{ width: seen.modelWidth, height: seen.modelHeight }] });
+  const parsed = parseGeneration(handle.dialect, 'list-elements', gen);
   return { lines: parsed.regions.filter((x) => x.kind === 'box').map((x) => ({ ...x, type: 'text' })), model: handle.info.id };
 }
 

@@ -4,14 +4,12 @@
 import { readFile } from 'node:fs/promises';
 import type { Region } from '../../common/result';
 import { taskSpec, type Task } from '../../common/tasks';
-import { parseAnswer, type Dialect, type Parsed } from '../../engine/dialects';
+import { parseGeneration, type Dialect, type Parsed } from '../../engine/dialects';
 import type { Engine, EngineImage, GenerateOptions, GenerateRequest, Generation, LoadedModel, ModelHandle } from '../../engine/types';
 import { cropTiles, mergeTiled, planTiles, regionToOriginal, type TilePlan } from '../../images/tiles';
 
 /** Tasks whose answer is a set of regions over the whole image: the ones a split image can answer part by part. */
 export const TILED_TASKS: readonly Task[] = ['ocr-regions', 'detect', 'list-elements'];
-/** Screen tasks split like Ferret-UI (two halves); the others like MM1.5 pages (a grid). */
-const SCREEN_TASKS: readonly Task[] = ['list-elements', 'find-element', 'screen-summary', 'widget-caption', 'tappable'];
 
 /** The split for one run of one image, or undefined (whole image); says in `warnings` why a `tiles=` was not used. */
 export function tilingFor(task: Task, tiles: number | undefined, handle: ModelHandle, size: { width: number; height: number }, imagesInRun: number, warnings: string[]): TilePlan | undefined {
@@ -23,7 +21,8 @@ export function tilingFor(task: Task, tiles: number | undefined, handle: ModelHa
   }
   // Models with native dynamic resolution see the whole image already: auto is off for them.
   if (asked < 0 && handle.fixedInput === undefined) return undefined;
-  return planTiles(size.width, size.height, { tiles: asked, screen: SCREEN_TASKS.includes(task), input: handle.fixedInput });
+  // A screen's element list splits like Ferret-UI (two halves); the other tiled tasks like MM1.5 pages (a grid).
+  return planTiles(size.width, size.height, { tiles: asked, screen: task === 'list-elements', input: handle.fixedInput });
 }
 
 /** In words, for the result's notes (and B10). */
@@ -64,8 +63,7 @@ export async function generateTiled(
     const isOverview = tile.row < 0;
     const part: EngineImage = isOverview ? image : { source: `${image.source} (part ${k + 1}: ${tile.x},${tile.y} ${tile.width}×${tile.height})`, bytes: crops[k]! };
     const gen = await engine.generate(model, { ...req, images: [part] }, { signal: opts.signal });
-    const seen = gen.images[0]!;
-    const parsed = parseAnswer(dialect, req.task, gen.raw, { images: [{ width: seen.width, height: seen.height }], modelSizes: [{ width: seen.modelWidth, height: seen.modelHeight }] });
+    const parsed = parseGeneration(dialect, req.task, gen);
     parsed.warnings.forEach((w) => warnings.add(w));
     gen.warnings?.forEach((w) => engineWarnings.add(w));
     parts.push({ tile, regions: parsed.regions.flatMap((r) => regionToOriginal(r, tile, size.width, size.height) ?? []) });

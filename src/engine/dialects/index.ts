@@ -42,6 +42,11 @@ export function parseAnswer(dialect: Dialect, task: Task, raw: string, g: Answer
   return task === 'list-elements' ? { ...parsed, regions: asElements(parsed.regions) } : parsed;
 }
 
+/** A generation's answer, parsed against its images as they were and as the model saw them. */
+export function parseGeneration(dialect: Dialect, task: Task, gen: { raw: string; images: (Size & { modelWidth: number; modelHeight: number })[] }): Parsed {
+  return parseAnswer(dialect, task, gen.raw, { images: gen.images, modelSizes: gen.images.map((i) => ({ width: i.modelWidth, height: i.modelHeight })) });
+}
+
 function parseRegions(dialect: Dialect, task: Task, raw: string, g: AnswerGeometry): Parsed {
   const spec = taskSpec(task);
   if (dialect === 'detections') return g.images[0] ? parseDetections(raw, g.images[0]) : { text: raw, regions: [], warnings: [] };
