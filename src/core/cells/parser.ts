@@ -74,6 +74,7 @@ export function parseCell(source: string): ParsedCell {
   const out: ParsedCell = { images: [], regions: [], models: [], task: DEFAULT_TASK, taskGiven: false, params: {}, videos: [], prompt: '', batch: [], errors: [] };
   const promptLines: string[] = [];
   let samplingAt: SourcePos | undefined;
+  let rerunLine: number | undefined;
   const lines = source.split(/\r\n|\r|\n/);
 
   lines.forEach((text, i) => {
@@ -110,8 +111,7 @@ export function parseCell(source: string): ParsedCell {
     switch (name as (typeof DIRECTIVES)[number]) {
       case 'image': {
         if (!arg) return err('@image needs a path or an https URL', argCol);
-        let src = arg;
-        if ((src.startsWith('"') && src.endsWith('"') && src.length >= 2) || (src.startsWith("'") && src.endsWith("'") && src.length >= 2)) src = src.slice(1, -1);
+        const src = unquote(arg);
         if (!src) return err('@image needs a path or an https URL', argCol);
         const scheme = /^([a-zA-Z][a-zA-Z0-9+.-]+):/.exec(src)?.[1]?.toLowerCase();
         // One-letter "schemes" are Windows drive letters.
@@ -137,22 +137,16 @@ export function parseCell(source: string): ParsedCell {
         const rm = REGION_RE.exec(arg);
         if (!rm) return err('@region expects [x1, y1, x2, y2] or <image number> [x1, y1, x2, y2], in pixels', argCol);
         let image = 1;
+        // Before the box: an image number, or a time (a frame of the cell's @video, which is image 1).
         const time = rm[1] === undefined ? undefined : parseTime(rm[1], { bare: false });
-        if (time !== undefined) {
-          const box = [rm[2], rm[3], rm[4], rm[5]].map(Number) as [number, number, number, number];
-          if (box.some((v) => !Number.isFinite(v) || v < 0)) return err('@region coordinates must be finite numbers ≥ 0', argCol);
-          if (box[2] <= box[0] || box[3] <= box[1]) return err('@region needs x2 > x1 and y2 > y1 (top-left corner first)', argCol);
-          out.regions.push({ image: 1, box, time, line, column: argCol });
-          return;
-        }
-        if (rm[1] !== undefined) {
+        if (time === undefined && rm[1] !== undefined) {
           if (!/^\d+$/.test(rm[1]) || Number(rm[1]) < 1) return err(`@region image number must be a whole number ≥ 1, found "${rm[1]}"`, argCol);
           image = Number(rm[1]);
         }
         const box = [rm[2], rm[3], rm[4], rm[5]].map(Number) as [number, number, number, number];
         if (box.some((v) => !Number.isFinite(v) || v < 0)) return err('@region coordinates must be finite numbers ≥ 0', argCol);
         if (box[2] <= box[0] || box[3] <= box[1]) return err('@region needs x2 > x1 and y2 > y1 (top-left corner first)', argCol);
-        out.regions.push({ image, box, line, column: argCol });
+        out.regions.push({ image, box, ...(time !== undefined ? { time } : {}), line, column: argCol });
         return;
       }
       case 'task': {
@@ -185,7 +179,10 @@ export function parseCell(source: string): ParsedCell {
           // Not a generation parameter: how a batch treats the results of an earlier run.
           if (pair.startsWith('rerun=')) {
             if (pair !== 'rerun=all') err(`@set rerun takes "all" (start the batch over), found "${pair.slice(6)}"`, col);
-            else out.rerun = true;
+            else {
+              out.rerun = true;
+              rerunLine ??= line;
+            }
             col += pair.length;
             continue;
           }
@@ -229,7 +226,7 @@ export function parseCell(source: string): ParsedCell {
     const spec = taskSpec(out.task);
     if (spec.runs !== 'per-image' && out.task !== 'ask') at(firstBatch, `@task ${out.task} does not run once per image, so it cannot run as a batch; batch tasks: ${TASKS.filter((t) => taskSpec(t).runs === 'per-image' || t === 'ask').join(', ')}`);
   } else if (out.truth) out.errors.push({ line: out.truth.line, column: out.truth.column, message: '@truth scores a batch: add @images <glob> for the images it describes' });
-  if (out.rerun && !firstBatch) out.errors.push({ line: lines.findIndex((l) => /rerun=/.test(l)) + 1, column: 1, message: '@set rerun=all applies to a batch (@images)' });
+  if (out.rerun && !firstBatch) out.errors.push({ line: rerunLine!, column: 1, message: '@set rerun=all applies to a batch (@images)' });
 
   while (promptLines.length && promptLines[0]!.trim() === '') promptLines.shift();
   while (promptLines.length && promptLines[promptLines.length - 1]!.trim() === '') promptLines.pop();
