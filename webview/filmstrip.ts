@@ -9,7 +9,7 @@ import { ViewSync } from './compare';
 import { base64ToBlob, button, el, setPressed } from './dom';
 import { ImageFigure } from './figure';
 import { ModelLegend } from './legend';
-import { buildOverlay, modelColorClass, type RegionRef } from './overlay';
+import { buildOverlay, modelColorClass, refsByImage, regionRefs, type RegionRef } from './overlay';
 import type { Settings, ViewDeps } from './view';
 import { IDENTITY, ZOOM_STEP, zoomAt, type View } from './viewport';
 
@@ -88,13 +88,9 @@ export class VideoView {
       // A streaming update leaves the bytes out: keep the ones this view already has.
       this.images.set(img.index, img.display?.data === '' && known?.display ? { ...img, display: known.display } : img);
     }
-    this.refsOf = new Map();
     // Side by side, each region is drawn in its model's colour (overlay refClass).
+    this.refsOf = refsByImage(regionRefs(r));
     const side = isSideBySide(r);
-    for (const { id, region, run } of allRegions(r)) {
-      const model = side ? r.runs[run]?.modelIndex : undefined;
-      this.refsOf.set(region.image, [...(this.refsOf.get(region.image) ?? []), { id, region, ...(model !== undefined ? { model } : {}) }]);
-    }
     this.legend.update(r, side);
     this.renderClips(r);
     const frames = r.images.filter((i) => i.time !== undefined && !i.error && this.images.get(i.index)?.display?.data);

@@ -2,7 +2,7 @@
 // Because the SVG and the chips are sized to the image, zoom and pan move them with it for free.
 import { labelColor, modelColor, PALETTE } from '../src/common/colors';
 import { coordsText, regionBounds, regionInImage, regionName, regionShape } from '../src/common/regions';
-import type { Region } from '../src/common/result';
+import { allRegions, type LoupeResult, type Region } from '../src/common/result';
 import { el, svgEl } from './dom';
 import { tappableClass } from './elements';
 
@@ -30,6 +30,25 @@ export const MANY_LABELS = 200;
 /** The palette class of a label: colours come from the stylesheet, so a thousand regions share a few styles. */
 export function colorClass(label: string): string {
   return `loupe-c${PALETTE.indexOf(labelColor(label))}`;
+}
+
+/** Every region of a result, with its model when side by side (a run carries a model index only then). */
+export function regionRefs(r: LoupeResult): RegionRef[] {
+  return allRegions(r).map(({ id, region, run }) => {
+    const model = r.runs[run]?.modelIndex;
+    return { id, region, ...(model !== undefined ? { model } : {}) };
+  });
+}
+
+/** Regions by the image they are on. */
+export function refsByImage(refs: readonly RegionRef[]): Map<number, RegionRef[]> {
+  const out = new Map<number, RegionRef[]>();
+  for (const ref of refs) {
+    const list = out.get(ref.region.image);
+    if (list) list.push(ref);
+    else out.set(ref.region.image, [ref]);
+  }
+  return out;
 }
 
 /** The palette class of a model side by side (its column, legend swatch and regions). */

@@ -10,7 +10,7 @@ import { button, el, setPressed } from './dom';
 import { ModelLegend } from './legend';
 import { ImageFigure } from './figure';
 import { ElementTable } from './elements';
-import { modelColorClass, type RegionRef } from './overlay';
+import { modelColorClass, refsByImage, regionRefs, type RegionRef } from './overlay';
 import { IDENTITY, ZOOM_STEP, zoomAt, type View } from './viewport';
 
 /** What the renderer remembers between outputs and sessions (ctx.setState). */
@@ -45,6 +45,8 @@ export class ResultView {
   private readonly spansOf = new Map<number, HTMLElement[]>();
   private readonly figureOf = new Map<number, ImageFigure>();
   private refsOf = new Map<number, RegionRef[]>();
+  /** Every region of the result with its model side by side, in id order (overlay and element table). */
+  private refs: RegionRef[] = [];
   /** Every region of the result by id (numbered across runs). */
   private regions: Region[] = [];
   private answerKey = '';
@@ -112,7 +114,8 @@ export class ResultView {
     this.updateImages(r);
     if (side) this.updateColumns(r);
     else this.updateAnswer(r);
-    this.elements.update(this.elementRefs(r), r.images.length > 1, side ? this.modelNames(r) : undefined);
+    // The element table colours and names rows as the overlay does.
+    this.elements.update(this.refs, r.images.length > 1, side ? this.modelNames(r) : undefined);
     // Side by side, each column shows its model's warnings and error; the rest belong to the cell.
     const warnings = side ? r.warnings : [...r.warnings, ...r.runs.flatMap((x) => x.warnings)];
     const messages = [...(r.notes ?? []).map((n) => el(this.doc, 'div', 'loupe-note', n)), ...[...new Set(warnings)].map((w) => el(this.doc, 'div', 'loupe-warning', `⚠ ${w}`))];
@@ -139,15 +142,9 @@ export class ResultView {
     const count = r.images.length;
     const nodes: HTMLElement[] = [];
     const keep = new Set<number>();
-    this.refsOf = new Map();
-    const all = allRegions(r);
-    this.regions = all.map((x) => x.region);
-    for (const { id, region, run } of all) {
-      const list = this.refsOf.get(region.image) ?? [];
-      const model = r.runs[run]?.modelIndex;
-      list.push({ id, region, ...(model !== undefined ? { model } : {}) });
-      this.refsOf.set(region.image, list);
-    }
+    this.refs = regionRefs(r);
+    this.regions = this.refs.map((x) => x.region);
+    this.refsOf = refsByImage(this.refs);
     this.figureOf.clear();
     for (const img of r.images) {
       let fig = this.figures.get(img.index);
@@ -386,14 +383,6 @@ export class ResultView {
         e.preventDefault();
         this.askSelected();
       }
-    });
-  }
-
-  /** Every region with its model side by side (the element table colours and names rows as the overlay does). */
-  private elementRefs(r: LoupeResult): RegionRef[] {
-    return allRegions(r).map(({ id, region, run }) => {
-      const model = r.runs[run]?.modelIndex;
-      return { id, region, ...(model !== undefined ? { model } : {}) };
     });
   }
 
