@@ -10,9 +10,6 @@ import { ANNOTATION_FORMATS, type AnnotationFormat } from '../core/export/annota
 export type CliExportFormat = ExportFormat | AnnotationFormat;
 const CLI_EXPORTS: readonly CliExportFormat[] = [...EXPORT_FORMATS, ...ANNOTATION_FORMATS];
 
-export function isAnnotationFormat(f: CliExportFormat): f is AnnotationFormat {
-  return (ANNOTATION_FORMATS as readonly string[]).includes(f);
-}
 
 /** A mistake on the command line: exit status 2 with the usage text. */
 export class UsageError extends LoupeError {

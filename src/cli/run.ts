@@ -7,7 +7,7 @@ import { DEFAULTS } from '../common/defaults';
 import { LoupeError } from '../common/errors';
 import { ERROR_MIME, RESULT_MIME, readResult, type LoupeResult } from '../common/result';
 import { exportNotebook } from '../core/export';
-import { exportAnnotations } from '../core/export/annotations';
+import { defaultAnnotationDir, exportAnnotations, isAnnotationFormat } from '../core/export/annotations';
 import { Kernel, type KernelCell } from '../core/kernel/kernel';
 import type { OutputSpec } from '../core/kernel/outputs';
 import { EnginePromptRunner } from '../core/kernel/runner';
@@ -21,7 +21,7 @@ import { Engines } from '../engine/engines';
 import { LocalEngine, type LocalSettings } from '../engine/local/engine';
 import { isLocalRef } from '../engine/local/resolve';
 import { findEntry } from '../engine/registry';
-import { isAnnotationFormat, UsageError, type CliExportFormat, type RunArgs } from './args';
+import { UsageError, type CliExportFormat, type RunArgs } from './args';
 import { BatchLine, DownloadBar, formatCellLine, formatScores, formatSeconds, type Stream } from './progress';
 import { cliEngines } from './engines';
 import { NotebookSaver } from './save';
@@ -272,7 +272,7 @@ export async function runCommand(a: RunArgs, io: CliIO): Promise<number> {
 /** Writes an export: the notebook as a page or file, or (annotation formats) its batches' annotations to a folder. */
 export async function exportTo(nb: StoredNotebook, format: CliExportFormat, notebookPath: string, outPath: string | undefined, io?: Pick<CliIO, 'stderr'>): Promise<string> {
   if (isAnnotationFormat(format)) {
-    const outDir = outPath ?? join(dirname(notebookPath), `${basename(notebookPath, '.loupe')}.${format}`);
+    const outDir = outPath ?? defaultAnnotationDir(notebookPath, format);
     const r = await exportAnnotations(nb, format, { notebookPath, outDir });
     io?.stderr.write(`loupe: ${r.files.length} file${r.files.length === 1 ? '' : 's'} for ${r.batches} batch${r.batches === 1 ? '' : 'es'}\n`);
     return outDir;

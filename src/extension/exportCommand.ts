@@ -3,8 +3,7 @@ import * as vscode from 'vscode';
 import { describeError } from '../common/errors';
 import { NOTEBOOK_TYPE } from '../common/result';
 import { defaultExportPath, EXPORT_EXTENSIONS, EXPORT_FORMATS, EXPORT_LABELS, exportNotebook, type ExportFormat } from '../core/export';
-import { ANNOTATION_FORMATS, exportAnnotations, type AnnotationFormat } from '../core/export/annotations';
-import { readResult, RESULT_MIME } from '../common/result';
+import { ANNOTATION_FORMATS, defaultAnnotationDir, exportAnnotations, hasBatches, isAnnotationFormat, type AnnotationFormat } from '../core/export/annotations';
 import { notebookPath } from './notebooks';
 import { fromNotebookDocument } from './serializer';
 
@@ -26,7 +25,7 @@ export function registerExportCommand(context: vscode.ExtensionContext): void {
       }
       if (!format) {
         // Annotation formats are offered when the notebook has a batch (`@images`) that ran.
-        const annotations = hasBatch(doc) ? ANNOTATION_FORMATS.map((f) => ({ label: ANNOTATION_LABELS[f], description: 'batch cells, to a folder', format: f as ExportFormat | AnnotationFormat })) : [];
+        const annotations = hasBatches(fromNotebookDocument(doc)) ? ANNOTATION_FORMATS.map((f) => ({ label: ANNOTATION_LABELS[f], description: 'batch cells, to a folder', format: f as ExportFormat | AnnotationFormat })) : [];
         const pick = await vscode.window.showQuickPick(
           [...EXPORT_FORMATS.map((f) => ({ label: EXPORT_LABELS[f], format: f as ExportFormat | AnnotationFormat })), ...annotations],
           { title: 'Loupe: export session as…' },
@@ -35,7 +34,7 @@ export function registerExportCommand(context: vscode.ExtensionContext): void {
         format = pick.format;
       }
       const nbPath = notebookPath(doc);
-      if ((ANNOTATION_FORMATS as readonly string[]).includes(format)) return exportBatch(doc, format as AnnotationFormat, nbPath, outPath);
+      if (isAnnotationFormat(format)) return exportBatch(doc, format, nbPath, outPath);
       const fmt = format as ExportFormat;
       if (!outPath) {
         const suggested = nbPath ? defaultExportPath(nbPath, fmt) : `notebook${EXPORT_EXTENSIONS[fmt]}`;
@@ -58,21 +57,6 @@ export function registerExportCommand(context: vscode.ExtensionContext): void {
   );
 }
 
-function hasBatch(doc: vscode.NotebookDocument): boolean {
-  return doc.getCells().some((c) =>
-    c.outputs.some((o) =>
-      o.items.some((it) => {
-        if (it.mime !== RESULT_MIME) return false;
-        try {
-          return readResult(JSON.parse(new TextDecoder().decode(it.data)))?.kind === 'batch';
-        } catch {
-          return false;
-        }
-      }),
-    ),
-  );
-}
-
 /** Annotations of the batch cells, into a folder the user names (created): COCO, YOLO, Label Studio or CSV. */
 async function exportBatch(doc: vscode.NotebookDocument, format: AnnotationFormat, nbPath: string | undefined, outDir: string | undefined): Promise<void> {
   if (!nbPath) {
@@ -80,7 +64,7 @@ async function exportBatch(doc: vscode.NotebookDocument, format: AnnotationForma
     return;
   }
   if (!outDir) {
-    const target = await vscode.window.showSaveDialog({ defaultUri: vscode.Uri.file(nbPath.replace(/\.loupe$/i, '') + `.${format}`), title: `Export ${ANNOTATION_LABELS[format]} into a folder`, saveLabel: 'Export here' });
+    const target = await vscode.window.showSaveDialog({ defaultUri: vscode.Uri.file(defaultAnnotationDir(nbPath, format)), title: `Export ${ANNOTATION_LABELS[format]} into a folder`, saveLabel: 'Export here' });
     if (!target) return;
     outDir = target.fsPath;
   }

@@ -21,6 +21,20 @@ import { yoloFiles } from './yolo';
 export type AnnotationFormat = 'coco' | 'yolo' | 'labelstudio' | 'csv';
 export const ANNOTATION_FORMATS: readonly AnnotationFormat[] = ['coco', 'yolo', 'labelstudio', 'csv'];
 
+export function isAnnotationFormat(f: string): f is AnnotationFormat {
+  return (ANNOTATION_FORMATS as readonly string[]).includes(f);
+}
+
+/** Where annotations go unless the user says: `tour.loupe` → the folder `tour.coco` beside it. */
+export function defaultAnnotationDir(notebookPath: string, format: AnnotationFormat): string {
+  return `${notebookPath.replace(/\.loupe$/i, '')}.${format}`;
+}
+
+/** Whether the notebook has a batch to export annotations of. */
+export function hasBatches(nb: StoredNotebook): boolean {
+  return batchCells(nb).length > 0;
+}
+
 /** Writes the annotations of every batch cell of the notebook under outDir (created); returns the files written (absolute paths). */
 export async function exportAnnotations(nb: StoredNotebook, format: AnnotationFormat, o: { notebookPath: string; outDir: string }): Promise<{ files: string[]; batches: number }> {
   const notebookDir = dirname(resolve(o.notebookPath));
