@@ -67,6 +67,13 @@ function span(ref: VideoRef, facts: VideoFacts, warnings: string[]): { start: nu
   return { start, end };
 }
 
+/** `@region <time>` names a frame within the clip: a time past its end is refused. */
+function checkFrameTimes(ref: VideoRef, facts: VideoFacts, times: readonly number[]): void {
+  for (const t of times) {
+    if (t > facts.duration) throw new LoupeError('bad-input', `${formatTime(t)} is after the end of ${ref.source}, which lasts ${formatTime(facts.duration)}: @region names a frame by its time within the clip.`);
+  }
+}
+
 /**
  * Reads one clip: facts, sample times, frames (decoded or from the cache) and their display copies. `times` given:
  * exactly those (an `@region`'s frame); else the sampling, or `defaultFrames` spread evenly.
@@ -76,9 +83,7 @@ export async function loadClip(ref: VideoRef, index: number, opts: VideoOptions,
   let times: number[];
   let range: [number, number] | undefined;
   if (pick.times) {
-    for (const t of pick.times) {
-      if (t > facts.duration) throw new LoupeError('bad-input', `${formatTime(t)} is after the end of ${ref.source}, which lasts ${formatTime(facts.duration)}: @region names a frame by its time within the clip.`);
-    }
+    checkFrameTimes(ref, facts, pick.times);
     times = pick.times;
   } else {
     const { start, end } = span(ref, facts, warnings);
@@ -185,9 +190,7 @@ export async function probeVideoCell(cell: ParsedCell, s: { video?: VideoSetting
   const ref = cell.videos![0]!;
   const facts = await openVideo(ref.source, videoOptions(s.video, s.maxImagePixels, ctx.baseDir, ctx.signal));
   span(ref, facts, []);
-  for (const r of cell.regions) {
-    if (r.time !== undefined && r.time > facts.duration) throw new LoupeError('bad-input', `${formatTime(r.time)} is after the end of ${ref.source}, which lasts ${formatTime(facts.duration)}: @region names a frame by its time within the clip.`);
-  }
+  checkFrameTimes(ref, facts, regionTimesOf(cell));
 }
 
 /** The times of the frames the cell's `@region` lines name. */
