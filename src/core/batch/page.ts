@@ -5,7 +5,7 @@ import { resolve, sep } from 'node:path';
 import { THUMB_SIZE, type BatchRowView } from '../../common/batch';
 import { LoupeError } from '../../common/errors';
 import { loadImage } from '../../images/load';
-import { readRows, slotOf } from './sidecar';
+import { readRows, rowOrder, slotOf } from './sidecar';
 import { readTruth, scoreImage } from './truth';
 
 /** Sidecars live in `<notebook>.runs/` next to the notebook: a page request naming anything else is refused. */
@@ -25,7 +25,7 @@ export async function readPage(baseDir: string, o: { sidecar: string; offset: nu
     if (o.truth) names.add(r.image);
     if (r.index >= from && r.index < from + limit) latest.set(slotOf(r), r);
   });
-  const rows = [...latest.values()].sort((a, b) => a.index - b.index || (a.modelIndex ?? 0) - (b.modelIndex ?? 0));
+  const rows = [...latest.values()].sort(rowOrder);
   const truth = o.truth ? await readTruth(o.truth, baseDir, [...names]).catch(() => undefined) : undefined;
   await Promise.all(
     rows.map(async (r) => {

@@ -16,7 +16,7 @@ import type { PromptContext } from '../kernel/kernel';
 import { errorOutput, jsonItem, textItem, type OutputSpec } from '../kernel/outputs';
 import { generateTiled, tilingFor } from '../kernel/tiles';
 import { matchImages } from './images';
-import { readRows, SidecarWriter, slotOf } from './sidecar';
+import { readRows, rowOrder, SidecarWriter, slotOf } from './sidecar';
 import { readTruth, scoreImage } from './truth';
 
 export interface BatchDeps {
@@ -153,7 +153,7 @@ export async function runBatch(cell: ParsedCell, ctx: PromptContext, deps: Batch
         summary.imagesPerSecond = round(ranNow / secs);
         summary.etaMs = Math.round(((total - summary.done) / (ranNow / secs)) * 1000);
       }
-      summary.rows = [...first].sort((a, b) => a.index - b.index || (a.modelIndex ?? 0) - (b.modelIndex ?? 0));
+      summary.rows = [...first].sort(rowOrder);
       if (truth) summary.scores = columns.map((c, i): BatchScore => ({ ...scores[i]!, ...(c.modelIndex !== undefined ? { modelIndex: c.modelIndex } : {}), model: c.info }));
       await ctx.replaceOutputs([batchOutput(result)]);
     };

@@ -9,6 +9,8 @@ import { asBatchRow, type BatchRow } from '../../common/batch';
 
 /** The key of a row's slot: its image and model. */
 export const slotOf = (r: Pick<BatchRow, 'index' | 'modelIndex'>) => `${r.index}:${r.modelIndex ?? 0}`;
+/** Rows in image order, each image's models together: how every list of rows is shown. */
+export const rowOrder = (a: Pick<BatchRow, 'index' | 'modelIndex'>, b: Pick<BatchRow, 'index' | 'modelIndex'>) => a.index - b.index || (a.modelIndex ?? 0) - (b.modelIndex ?? 0);
 
 /** Calls `onRow` for each valid row in file order; a missing file has none. */
 export async function readRows(path: string, onRow: (row: BatchRow) => void): Promise<void> {
@@ -37,7 +39,7 @@ export async function readRange(path: string, from: number, to: number): Promise
   await readRows(path, (r) => {
     if (r.index >= from && r.index < to) latest.set(slotOf(r), r);
   });
-  return [...latest.values()].sort((a, b) => a.index - b.index || (a.modelIndex ?? 0) - (b.modelIndex ?? 0));
+  return [...latest.values()].sort(rowOrder);
 }
 
 /** Every slot's latest row, in image then model order (exports: they need them all). */
